@@ -1,0 +1,74 @@
+import { invalid } from "./errors.js";
+
+/**
+ * Flock's input rules, checked at the web edge and again in each backend service.
+ * Every function either returns the canonical value or throws INVALID_ARGUMENT.
+ */
+
+export const USERNAME_PATTERN = /^[a-z0-9_]{3,32}$/;
+export const PASSWORD_MIN = 8;
+export const PASSWORD_MAX = 256;
+export const POST_MAX_CODE_POINTS = 280;
+export const PAGE_LIMIT_DEFAULT = 20;
+export const PAGE_LIMIT_MAX = 100;
+
+// C0 and C1 controls except tab, newline and carriage return (which posts may contain).
+// eslint-disable-next-line no-control-regex
+const FORBIDDEN_CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
+// A lone surrogate means the text is not valid Unicode.
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** Case-folds and checks a username: 3–32 of [a-z0-9_]. */
+export function normalizeUsername(raw: unknown): string {
+  if (typeof raw !== "string" || raw.length === 0) throw invalid("username is required");
+  if (raw.length > 64) throw invalid("username must be 3–32 characters of a–z, 0–9 and _");
+  const folded = raw.toLowerCase();
+  if (!USERNAME_PATTERN.test(folded)) throw invalid("username must be 3–32 characters of a–z, 0–9 and _");
+  return folded;
+}
+
+/** True when `raw` names a valid username; for lookups that answer 404 rather than 400. */
+export function isValidUsername(raw: string): boolean {
+  return raw.length <= 64 && USERNAME_PATTERN.test(raw.toLowerCase());
+}
+
+/** Checks a password: 8–256 characters (code points), valid Unicode, no control characters. */
+export function checkPassword(raw: unknown): string {
+  if (typeof raw !== "string" || raw.length === 0) throw invalid("password is required");
+  const length = codePointLength(raw);
+  if (length < PASSWORD_MIN || length > PASSWORD_MAX) {
+    throw invalid(`password must be ${PASSWORD_MIN}–${PASSWORD_MAX} characters`);
+  }
+  if (LONE_SURROGATE.test(raw) || FORBIDDEN_CONTROLS.test(raw)) {
+    throw invalid("password contains characters that are not allowed");
+  }
+  return raw;
+}
+
+/** Trims and checks post text: 1–280 code points, valid Unicode, no control characters. */
+export function normalizePostText(raw: unknown): string {
+  if (typeof raw !== "string") throw invalid("text is required");
+  if (LONE_SURROGATE.test(raw)) throw invalid("text is not valid Unicode");
+  const text = raw.normalize("NFC").trim();
+  if (text.length === 0) throw invalid("text must not be empty");
+  if (codePointLength(text) > POST_MAX_CODE_POINTS) {
+    throw invalid(`text must be at most ${POST_MAX_CODE_POINTS} characters`);
+  }
+  if (FORBIDDEN_CONTROLS.test(text)) throw invalid("text contains control characters");
+  return text;
+}
+
+/** Clamps a page size; 0 or absent means the default. */
+export function normalizeLimit(raw: number | undefined): number {
+  if (raw === undefined || raw === 0) return PAGE_LIMIT_DEFAULT;
+  if (!Number.isInteger(raw) || raw < 1 || raw > PAGE_LIMIT_MAX) {
+    throw invalid(`limit must be a whole number from 1 to ${PAGE_LIMIT_MAX}`);
+  }
+  return raw;
+}
+
+export function codePointLength(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
