@@ -89,7 +89,7 @@ export class BackendClients {
     const deadline = Date.now() + this.timeoutMs;
     return new Promise((resolve, reject) => {
       method.call(client, request, metadata, { deadline }, (error, response) => {
-        if (error) reject(new FlockError(error.code, error.details || error.message));
+        if (error) reject(toFlockError(error));
         else resolve(response);
       });
     });
@@ -101,4 +101,9 @@ export class BackendClients {
     this.posts.close();
     this.channel.close();
   }
+}
+
+function toFlockError(error: ServiceError): FlockError {
+  const retryAfter = Number(error.metadata?.get("retry-after")[0]);
+  return new FlockError(error.code, error.details || error.message, Number.isFinite(retryAfter) ? retryAfter : undefined);
 }

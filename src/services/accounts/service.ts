@@ -22,9 +22,6 @@ export const DEFAULT_ACCOUNTS_OPTIONS: AccountsOptions = {
   failureWindowSeconds: 15 * 60,
 };
 
-/** A retry of a signup that already went through (same name and password) within this time succeeds. */
-const SIGNUP_RETRY_WINDOW_MS = 5 * 60 * 1000;
-
 export interface Session {
   token: string;
   username: string;
@@ -49,15 +46,10 @@ export class AccountsService {
     const password = checkPassword(rawPassword);
     const now = this.clock.now();
     const passwordHash = await hashPassword(password, this.options.scrypt);
+    // The store recognises a retry of this very write (same salted hash) as success, so a
+    // timed-out-then-retried signup is not reported as "taken". Nothing here compares the
+    // password with an existing account: that would let signup probe passwords unthrottled.
     if (await this.storage.createAccount({ username, passwordHash, createdAtMs: now })) return username;
-    // The store may have applied an earlier attempt of this very call (a retry after a
-    // timeout): answer it as the success it was, not as "taken".
-    const existing = await this.storage.getAccount(username);
-    const isRetry =
-      existing !== undefined &&
-      now - existing.createdAtMs < SIGNUP_RETRY_WINDOW_MS &&
-      (await verifyPassword(password, existing.passwordHash));
-    if (isRetry) return username;
     throw alreadyExists(`username "${username}" is taken`);
   }
 

@@ -8,7 +8,10 @@ export type { AccountRecord, SessionRecord };
  * against both. Usernames arrive already validated and case-folded.
  */
 export interface AccountsStorage {
-  /** Stores a new account; false when the username is taken. Atomic: of two racing calls one wins. */
+  /**
+   * Stores a new account; false when the username is taken. Atomic: of two racing calls one
+   * wins. True also when the stored record is this very one (a retried write that had landed).
+   */
   createAccount(account: AccountRecord): Promise<boolean>;
   getAccount(username: string): Promise<AccountRecord | undefined>;
   /** Up to `limit` usernames starting with `prefix`, ascending. */

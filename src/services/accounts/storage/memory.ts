@@ -21,7 +21,8 @@ export class MemoryAccountsStorage implements AccountsStorage {
   constructor(private readonly clock: Clock = systemClock) {}
 
   async createAccount(account: AccountRecord): Promise<boolean> {
-    if (this.accounts.has(account.username)) return false;
+    const existing = this.accounts.get(account.username);
+    if (existing) return existing.passwordHash === account.passwordHash;
     this.accounts.set(account.username, { ...account });
     this.names.add(account.username);
     return true;

@@ -1,0 +1,80 @@
+// `npm start`: the whole topology on this machine. 3 etcd members, 2 backends, 2 web
+// replicas and the front door on :8080 (STORAGE=memory: 1 backend, no etcd).
+import { writeFileSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { loadConfig } from "../config.js";
+import { startEtcdCluster, type EtcdCluster } from "../cluster/etcd-cluster.js";
+import { ensureEtcdInstalled } from "../cluster/install-etcd.js";
+import { Stack } from "../cluster/stack.js";
+import { createLogger } from "../shared/logger.js";
+import { stopOnSignals } from "./signals.js";
+
+const ETCD_CLIENT_PORTS = [2379, 2381, 2383];
+const ETCD_PEER_PORTS = [2380, 2382, 2384];
+const WEB_PORT_BASE = 8081;
+const BACKEND_PORT_BASE = 50051;
+
+const config = loadConfig();
+const log = createLogger("launcher", config.logLevel);
+const dataDir = resolve(config.dataDir);
+mkdirSync(dataDir, { recursive: true });
+
+let etcd: EtcdCluster | undefined;
+if (config.storage === "etcd") {
+  ensureEtcdInstalled();
+  etcd = await startEtcdCluster({
+    dataDir: join(dataDir, "etcd"),
+    clientPorts: ETCD_CLIENT_PORTS,
+    peerPorts: ETCD_PEER_PORTS,
+    logDir: join(dataDir, "logs"),
+  });
+}
+
+// The memory store lives inside one process, so it can only back a single backend.
+const backends = config.storage === "memory" ? 1 : config.backendReplicas;
+const stack = new Stack({
+  storage: config.storage,
+  dataDir,
+  frontPort: config.frontPort,
+  webPorts: Array.from({ length: config.webReplicas }, (_, i) => WEB_PORT_BASE + i),
+  backendPorts: Array.from({ length: backends }, (_, i) => BACKEND_PORT_BASE + i),
+  etcdEndpoints: etcd?.endpoints,
+});
+
+stopOnSignals(
+  log,
+  async () => {
+    await stack.stop();
+    await etcd?.stop();
+  },
+  30_000,
+);
+
+try {
+  await stack.start();
+} catch (err) {
+  console.error(String(err));
+  await stack.stop();
+  await etcd?.stop();
+  process.exit(1);
+}
+
+const leader = etcd ? await etcd.leaderIndex().catch(() => -1) : -1;
+const processes = [
+  ...(etcd?.members ?? []).map((m, i) => ({
+    role: "etcd",
+    name: m.name,
+    address: m.clientUrl,
+    pid: m.pid,
+    leader: i === leader,
+  })),
+  ...stack.processes(),
+];
+writeFileSync(join(dataDir, "processes.json"), JSON.stringify({ storage: config.storage, processes }, null, 2) + "\n");
+
+console.log(`\nFlock is running (STORAGE=${config.storage}, data in ${dataDir})\n`);
+for (const p of processes) {
+  const lead = "leader" in p && p.leader ? "  (leader)" : "";
+  console.log(`  ${p.role.padEnd(10)} ${p.name.padEnd(11)} ${p.address.padEnd(24)} pid ${p.pid}${lead}`);
+}
+console.log(`\n  Open ${stack.frontUrl}  ·  logs in ${join(dataDir, "logs")}  ·  Ctrl-C stops everything\n`);

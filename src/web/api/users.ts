@@ -1,0 +1,35 @@
+import type { FastifyInstance } from "fastify";
+import type { WebContext } from "../context.js";
+import { flock } from "../flock.js";
+import { pageQuery, pathUsername } from "./params.js";
+
+interface Params {
+  username: string;
+}
+
+/** Public reads about users: profile counts, their posts, whom they follow and who follows them. */
+export function userRoutes(app: FastifyInstance, ctx: WebContext): void {
+  app.get<{ Params: Params }>("/api/v1/users/:username", async (request) => {
+    return flock(ctx, request).profile(pathUsername(request.params.username));
+  });
+
+  app.get<{ Params: Params }>("/api/v1/users/:username/posts", async (request) => {
+    const username = pathUsername(request.params.username);
+    const { limit, cursor } = pageQuery(request.query);
+    const api = flock(ctx, request);
+    const [, page] = await Promise.all([api.profile(username), api.userPosts(username, limit, cursor)]);
+    return { posts: page.items, nextCursor: page.nextCursor };
+  });
+
+  app.get<{ Params: Params }>("/api/v1/users/:username/following", async (request) => {
+    const { limit, cursor } = pageQuery(request.query);
+    const page = await flock(ctx, request).following(pathUsername(request.params.username), limit, cursor);
+    return { usernames: page.items, nextCursor: page.nextCursor };
+  });
+
+  app.get<{ Params: Params }>("/api/v1/users/:username/followers", async (request) => {
+    const { limit, cursor } = pageQuery(request.query);
+    const page = await flock(ctx, request).followers(pathUsername(request.params.username), limit, cursor);
+    return { usernames: page.items, nextCursor: page.nextCursor };
+  });
+}

@@ -1,0 +1,126 @@
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { randomUUID } from "node:crypto";
+import fastifyCookie from "@fastify/cookie";
+import fastifyCsrf from "@fastify/csrf-protection";
+import fastifyFormbody from "@fastify/formbody";
+import fastifyHelmet from "@fastify/helmet";
+import fastifyStatic from "@fastify/static";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { accountRoutes } from "./api/accounts.js";
+import { followingRoutes } from "./api/following.js";
+import { postRoutes } from "./api/posts.js";
+import { userRoutes } from "./api/users.js";
+import type { WebContext } from "./context.js";
+import { toHttpError } from "./http-errors.js";
+import { authPages } from "./pages/auth.js";
+import { homePages } from "./pages/home.js";
+import { profilePages } from "./pages/profile.js";
+import { searchPages } from "./pages/search.js";
+import { renderPage } from "./render.js";
+
+/** Request bodies are small (a post is 280 characters); anything bigger is refused with 413. */
+export const BODY_LIMIT_BYTES = 16 * 1024;
+const REQUEST_TIMEOUT_MS = 15_000;
+
+/**
+ * The stateless web tier: HTML pages and the JSON API, both composing backend calls.
+ * It keeps nothing between requests, so any replica serves any request.
+ */
+export async function buildWebApp(ctx: WebContext, options: { trustProxy?: string | boolean } = {}) {
+  const app = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    trustProxy: options.trustProxy ?? "127.0.0.1,::1",
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && /^[A-Za-z0-9-]{8,64}$/.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+  });
+
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+    },
+    referrerPolicy: { policy: "same-origin" },
+    strictTransportSecurity: ctx.cookieSecure,
+  });
+  await app.register(fastifyCookie);
+  await app.register(fastifyCsrf, {
+    cookieOpts: { path: "/", httpOnly: true, sameSite: "lax", secure: ctx.cookieSecure },
+  });
+  await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT_BYTES });
+  await app.register(fastifyStatic, {
+    root: join(dirname(fileURLToPath(import.meta.url)), "static"),
+    prefix: "/static/",
+    maxAge: "1h",
+    index: false,
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const failure = toHttpError(err);
+    if (failure.statusCode >= 500 && failure.statusCode !== 503) request.log.error({ err }, "request failed");
+    if (failure.retryAfterSeconds !== undefined) reply.header("retry-after", String(failure.retryAfterSeconds));
+    reply.code(failure.statusCode);
+    if (isApi(request.url)) return reply.send({ error: { code: failure.code, message: failure.message } });
+    if (failure.statusCode === 401) return reply.redirect("/login", 303);
+    return renderPage(reply, "error", { title: "Error", heading: headingFor(failure.statusCode), message: failure.message });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404);
+    if (isApi(request.url)) return reply.send({ error: { code: "not_found", message: "no such endpoint" } });
+    return renderPage(reply, "error", { title: "Not found", heading: "Not found", message: "There is no such page." });
+  });
+
+  // The JSON API takes JSON only: a form or text body there is a client mistake (or a
+  // cross-site form post), refused before any handler reads it.
+  app.addHook("preValidation", async (request) => {
+    if (!isApi(request.url) || request.body === undefined) return;
+    const type = request.headers["content-type"] ?? "";
+    if (!/^application\/json\s*(;|$)/i.test(type)) {
+      throw Object.assign(new Error("send the body as application/json"), { code: "FST_ERR_CTP_INVALID_MEDIA_TYPE" });
+    }
+  });
+
+  // Liveness: the process is up and serving. (Readiness checks the backend; see /readyz.)
+  app.get("/healthz", async () => ({ ok: true }));
+  registerRoutes(app, ctx);
+  return app;
+}
+
+function registerRoutes(app: FastifyInstance, ctx: WebContext): void {
+  accountRoutes(app, ctx);
+  followingRoutes(app, ctx);
+  postRoutes(app, ctx);
+  userRoutes(app, ctx);
+  homePages(app, ctx);
+  authPages(app, ctx);
+  profilePages(app, ctx);
+  searchPages(app, ctx);
+}
+
+function isApi(url: string): boolean {
+  return url === "/api" || url.startsWith("/api/");
+}
+
+function headingFor(statusCode: number): string {
+  if (statusCode === 404) return "Not found";
+  if (statusCode === 403) return "Not allowed";
+  if (statusCode === 429) return "Slow down";
+  if (statusCode === 503) return "Flock is busy";
+  if (statusCode >= 500) return "Something went wrong";
+  return "That did not work";
+}
