@@ -8,13 +8,20 @@ export default tseslint.config(
   {
     files: ["**/*.ts"],
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },
   {
     files: ["scripts/**/*.mjs", "src/web/static/**/*.js"],
     languageOptions: {
-      globals: { process: "readonly", console: "readonly", document: "readonly", window: "readonly", URL: "readonly", fetch: "readonly" },
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        document: "readonly",
+        window: "readonly",
+        URL: "readonly",
+        fetch: "readonly",
+      },
     },
   },
 );

@@ -1,8 +1,12 @@
 import type { FlockConfig } from "../config.js";
-import { memoryStores, type StoreFactory } from "./stores.js";
+import { etcdStores, memoryStores, type StoreFactory } from "./stores.js";
 
 /** The stores a backend process opens, as its configuration says. */
 export function storesFor(config: FlockConfig): StoreFactory {
   if (config.storage === "memory") return memoryStores();
-  throw new Error("STORAGE=etcd is not wired yet");
+  return etcdStores({
+    endpoints: config.etcdEndpoints,
+    prefix: config.etcdPrefix,
+    timeoutMs: config.etcdTimeoutMs,
+  });
 }
