@@ -13,6 +13,8 @@ const ETCD_CLIENT_PORTS = [2379, 2381, 2383];
 const ETCD_PEER_PORTS = [2380, 2382, 2384];
 const WEB_PORT_BASE = 8081;
 const BACKEND_PORT_BASE = 50051;
+/** Each backend's Prometheus /metrics is on its gRPC port + 1000. */
+const METRICS_PORT_OFFSET = 1000;
 
 const config = loadConfig();
 const log = createLogger("launcher", config.logLevel);
@@ -27,6 +29,9 @@ if (config.storage === "etcd") {
     clientPorts: ETCD_CLIENT_PORTS,
     peerPorts: ETCD_PEER_PORTS,
     logDir: join(dataDir, "logs"),
+    // Ctrl-C reaches only this launcher, which stops the members one by one: stopped all at
+    // once, a leader spends seconds trying to hand over to members that are leaving too.
+    detached: true,
   });
 }
 
@@ -38,6 +43,10 @@ const stack = new Stack({
   frontPort: config.frontPort,
   webPorts: Array.from({ length: config.webReplicas }, (_, i) => WEB_PORT_BASE + i),
   backendPorts: Array.from({ length: backends }, (_, i) => BACKEND_PORT_BASE + i),
+  backendMetricsPorts: Array.from(
+    { length: backends },
+    (_, i) => BACKEND_PORT_BASE + METRICS_PORT_OFFSET + i,
+  ),
   etcdEndpoints: etcd?.endpoints,
 });
 
@@ -70,11 +79,18 @@ const processes = [
   })),
   ...stack.processes(),
 ];
-writeFileSync(join(dataDir, "processes.json"), JSON.stringify({ storage: config.storage, processes }, null, 2) + "\n");
+writeFileSync(
+  join(dataDir, "processes.json"),
+  JSON.stringify({ storage: config.storage, processes }, null, 2) + "\n",
+);
 
 console.log(`\nFlock is running (STORAGE=${config.storage}, data in ${dataDir})\n`);
 for (const p of processes) {
   const lead = "leader" in p && p.leader ? "  (leader)" : "";
   console.log(`  ${p.role.padEnd(10)} ${p.name.padEnd(11)} ${p.address.padEnd(24)} pid ${p.pid}${lead}`);
 }
-console.log(`\n  Open ${stack.frontUrl}  ·  logs in ${join(dataDir, "logs")}  ·  Ctrl-C stops everything\n`);
+console.log(`\n  Open ${stack.frontUrl}  ·  logs in ${join(dataDir, "logs")}  ·  Ctrl-C stops everything`);
+console.log(
+  `  Live cluster view ${stack.frontUrl}/cluster  ·  metrics ${stack.frontUrl}/metrics, ` +
+    `backends on :${BACKEND_PORT_BASE + METRICS_PORT_OFFSET}+/metrics, front door ${stack.frontUrl}/_frontdoor/metrics\n`,
+);

@@ -23,5 +23,7 @@ export class StoreTimeoutError extends Error {
 export function isStoreUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (UNAVAILABLE_NAMES.has(err.name) || UNAVAILABLE_NAMES.has(err.constructor.name)) return true;
-  return /no leader|leader changed|timed out|too many requests|etcdserver: request timed out/i.test(err.message);
+  return /no leader|leader changed|timed out|too many requests|etcdserver: request timed out/i.test(
+    err.message,
+  );
 }

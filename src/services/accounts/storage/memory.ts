@@ -38,7 +38,10 @@ export class MemoryAccountsStorage implements AccountsStorage {
   }
 
   async createSession(tokenHash: string, session: SessionRecord, ttlSeconds: number): Promise<void> {
-    this.sessions.set(tokenHash, { value: { ...session }, expiresAtMs: this.clock.now() + ttlSeconds * 1000 });
+    this.sessions.set(tokenHash, {
+      value: { ...session },
+      expiresAtMs: this.clock.now() + ttlSeconds * 1000,
+    });
   }
 
   async getSession(tokenHash: string): Promise<SessionRecord | undefined> {

@@ -46,4 +46,3 @@ export class MemoryGraphStorage implements GraphStorage {
 
   async close(): Promise<void> {}
 }
-

@@ -66,4 +66,3 @@ export class MemoryPostsStorage implements PostsStorage {
 
   async close(): Promise<void> {}
 }
-

@@ -1,0 +1,397 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, constants as fsConstants, existsSync, openSync, closeSync, mkdirSync } from "node:fs";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { delimiter, dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+
+/**
+ * Runs a local etcd cluster as child processes: the launcher (`npm start`, fixed ports,
+ * persistent data dir) and the tests (free ports, temp dir, one cluster per test file)
+ * both use it. Members listen on loopback only.
+ */
+
+export const INSTALL_HINT = "install with `apt-get install -y etcd-server`";
+const FALLBACK_ETCD = "/usr/bin/etcd";
+/** History older than this is compacted away; without it etcd grows until its quota alarm (NOSPACE). */
+const AUTO_COMPACTION_RETENTION = "5m";
+/** Above etcd's 2 GiB default so a long demo run has room, below the 8 GiB etcd recommends as a maximum. */
+const QUOTA_BACKEND_BYTES = 4 * 1024 ** 3;
+const LAYOUT_FILE = "cluster.json";
+const HOST = "127.0.0.1";
+
+export interface EtcdClusterOptions {
+  /** Holds one data dir per member and the cluster layout; reused (same ports) on a later start. */
+  dataDir: string;
+  size?: number;
+  /** Fixed ports, one per member; free loopback ports are picked when omitted. */
+  clientPorts?: number[];
+  peerPorts?: number[];
+  /** Where each member's log goes (`<name>.log`); defaults to `dataDir`. */
+  logDir?: string;
+  /** How long to wait for the cluster to elect a leader and answer health checks. */
+  startTimeoutMs?: number;
+  /**
+   * Run members in their own process group, so a terminal's Ctrl-C reaches only the caller,
+   * which then stops them in order (fast; see stop()). The caller must stop() on every exit path.
+   */
+  detached?: boolean;
+}
+
+export interface EtcdMember {
+  readonly name: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  readonly clientUrl: string;
+  readonly peerUrl: string;
+  readonly dataDir: string;
+  readonly logFile: string;
+  /** Undefined while the member is not running. */
+  readonly pid: number | undefined;
+}
+
+/** Persisted beside the member data dirs: a bootstrapped member only works again on the same peer URLs. */
+interface ClusterLayout {
+  version: 1;
+  token: string;
+  members: { name: string; clientPort: number; peerPort: number }[];
+}
+
+/** The etcd binary on PATH, else Debian's /usr/bin/etcd; throws with the install command when neither exists. */
+export function findEtcdBinary(): string {
+  const dirs = (process.env.PATH ?? "").split(delimiter).filter((d) => d !== "");
+  for (const candidate of [...dirs.map((d) => join(d, "etcd")), FALLBACK_ETCD]) {
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch {
+      // not here; keep looking
+    }
+  }
+  throw new Error(`etcd binary not found on PATH or at ${FALLBACK_ETCD}: ${INSTALL_HINT}`);
+}
+
+/** Starts (or, when `dataDir` already holds one, restarts) a cluster and waits until it is healthy. */
+export async function startEtcdCluster(options: EtcdClusterOptions): Promise<EtcdCluster> {
+  const binary = findEtcdBinary();
+  const fixedPorts = options.clientPorts !== undefined || options.peerPorts !== undefined;
+  // Free ports are only free until someone else binds them; a fresh cluster on picked ports
+  // that loses that race is simply started again on new ones.
+  const attempts = fixedPorts || (await readLayout(options.dataDir)) ? 1 : 3;
+  for (let attempt = 1; ; attempt++) {
+    const layout = await prepareLayout(options);
+    const cluster = new EtcdCluster(binary, options, layout);
+    try {
+      await cluster.startAll(options.startTimeoutMs ?? 30_000);
+      return cluster;
+    } catch (err) {
+      await cluster.stop();
+      if (attempt >= attempts) throw err;
+      await cluster.forget();
+    }
+  }
+}
+
+export class EtcdCluster {
+  private readonly processes: (ChildProcess | undefined)[];
+  private readonly exits: (Promise<void> | undefined)[];
+  private readonly deliberate = new WeakSet<ChildProcess>();
+  /** Members that exited without being asked to, with how: waiting for health fails fast on them. */
+  private readonly crashes = new Map<number, string>();
+  readonly members: EtcdMember[];
+
+  /** Use startEtcdCluster(); this only describes the members. */
+  constructor(
+    private readonly binary: string,
+    private readonly options: EtcdClusterOptions,
+    private readonly layout: ClusterLayout,
+  ) {
+    const { dataDir, logDir = dataDir } = options;
+    const processes: (ChildProcess | undefined)[] = (this.processes = layout.members.map(() => undefined));
+    this.exits = layout.members.map(() => undefined);
+    this.members = layout.members.map((m, i) => ({
+      name: m.name,
+      clientPort: m.clientPort,
+      peerPort: m.peerPort,
+      clientUrl: `http://${HOST}:${m.clientPort}`,
+      peerUrl: `http://${HOST}:${m.peerPort}`,
+      dataDir: join(dataDir, m.name),
+      logFile: join(logDir, `${m.name}.log`),
+      get pid() {
+        return processes[i]?.pid;
+      },
+    }));
+  }
+
+  get endpoints(): string[] {
+    return this.members.map((m) => m.clientUrl);
+  }
+
+  /** @internal Spawns every member and waits for a healthy cluster. */
+  async startAll(timeoutMs: number): Promise<void> {
+    this.members.forEach((_, i) => this.spawnMember(i));
+    await this.waitHealthy(timeoutMs);
+  }
+
+  /** Index of the current leader, asking the running members (polls through an election). */
+  async leaderIndex(timeoutMs = 10_000): Promise<number> {
+    return poll(timeoutMs, "a leader", async () => {
+      for (const member of this.members) {
+        if (member.pid === undefined) continue;
+        const status = await memberStatus(member.clientUrl);
+        if (!status || status.leader === "0") continue;
+        const index = await this.indexOfMemberId(status.leader);
+        if (index !== undefined) return index;
+      }
+      return undefined;
+    });
+  }
+
+  /** Sends `signal` to member `i` (SIGKILL, SIGTERM, SIGSTOP, SIGCONT…); for SIGKILL, waits for the exit. */
+  async kill(i: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const child = this.processes[i];
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (signal !== "SIGSTOP" && signal !== "SIGCONT") this.deliberate.add(child);
+    child.kill(signal);
+    if (signal === "SIGKILL") await this.exits[i];
+  }
+
+  /** Stops member `i` if it still runs, starts it again on its existing data dir and waits for health. */
+  async restart(i: number, timeoutMs = 30_000): Promise<void> {
+    await this.stopMember(i, 5_000);
+    this.spawnMember(i);
+    await this.waitHealthy(timeoutMs);
+  }
+
+  /** Resolves once every running member reports healthy (a leader and quorum reads). */
+  async waitHealthy(timeoutMs = 30_000): Promise<void> {
+    await poll(timeoutMs, "a healthy etcd cluster", async () => {
+      for (const [i, how] of this.crashes) {
+        throw new Error(`etcd member ${this.members[i]!.name} ${how}; see ${this.members[i]!.logFile}`);
+      }
+      const running = this.members.filter((m) => m.pid !== undefined);
+      if (running.length === 0) throw new Error("no etcd member is running");
+      const healthy = await Promise.all(running.map((m) => isHealthy(m.clientUrl)));
+      return healthy.every(Boolean) ? true : undefined;
+    });
+  }
+
+  /**
+   * SIGTERM to each member in turn, SIGKILL to one still running after `graceMs`. One at a
+   * time because a leader stopping hands leadership to a follower: when all stop at once it
+   * waits for a follower that is going away (seconds), in turn it takes milliseconds.
+   * Safe to call twice.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    for (let i = 0; i < this.members.length; i++) await this.stopMember(i, graceMs);
+    process.off("exit", this.stopOnExit);
+  }
+
+  /** @internal Deletes a stopped, freshly made cluster's data (members and layout), to start over. */
+  async forget(): Promise<void> {
+    await Promise.all(this.members.map((m) => rm(m.dataDir, { recursive: true, force: true })));
+    await rm(join(this.options.dataDir, LAYOUT_FILE), { force: true });
+  }
+
+  /** Should this process end without stop(), members still shut down instead of holding their ports. */
+  private readonly stopOnExit = () => {
+    for (const child of this.processes) {
+      child?.kill("SIGTERM");
+      child?.kill("SIGCONT");
+    }
+  };
+
+  private async stopMember(i: number, graceMs: number): Promise<void> {
+    const child = this.processes[i];
+    if (!child) return;
+    if (child.exitCode === null && child.signalCode === null) {
+      this.deliberate.add(child);
+      child.kill("SIGTERM");
+      // A stopped (SIGSTOP) member only acts on SIGTERM once it runs again.
+      child.kill("SIGCONT");
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      await this.exits[i];
+      clearTimeout(timer);
+    }
+    this.processes[i] = undefined;
+  }
+
+  private spawnMember(i: number): void {
+    const member = this.members[i]!;
+    const bootstrapped = existsSync(join(member.dataDir, "member"));
+    mkdirSync(member.dataDir, { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(member.logFile), { recursive: true });
+    const log = openSync(member.logFile, "a");
+    const child = spawn(this.binary, this.memberArgs(member, bootstrapped), {
+      stdio: ["ignore", log, log],
+      detached: this.options.detached ?? false,
+    });
+    closeSync(log);
+    this.processes[i] = child;
+    process.off("exit", this.stopOnExit).on("exit", this.stopOnExit);
+    this.crashes.delete(i);
+    this.exits[i] = new Promise((resolve) => {
+      const ended = (how: string) => {
+        if (this.processes[i] !== child) return resolve();
+        this.processes[i] = undefined;
+        if (!this.deliberate.has(child)) this.crashes.set(i, how);
+        resolve();
+      };
+      child.once("exit", (code, signal) => ended(`exited (${signal ?? `code ${code}`})`));
+      child.once("error", (err) => ended(`could not run: ${err.message}`));
+    });
+  }
+
+  private memberArgs(member: EtcdMember, bootstrapped: boolean): string[] {
+    const initialCluster = this.members.map((m) => `${m.name}=${m.peerUrl}`).join(",");
+    return [
+      `--name=${member.name}`,
+      `--data-dir=${member.dataDir}`,
+      `--listen-client-urls=${member.clientUrl}`,
+      `--advertise-client-urls=${member.clientUrl}`,
+      `--listen-peer-urls=${member.peerUrl}`,
+      `--initial-advertise-peer-urls=${member.peerUrl}`,
+      `--initial-cluster=${initialCluster}`,
+      `--initial-cluster-token=${this.layout.token}`,
+      // Only read on the first start; a bootstrapped member rejoins from its data dir.
+      `--initial-cluster-state=${bootstrapped ? "existing" : "new"}`,
+      "--auto-compaction-mode=periodic",
+      `--auto-compaction-retention=${AUTO_COMPACTION_RETENTION}`,
+      `--quota-backend-bytes=${QUOTA_BACKEND_BYTES}`,
+      "--logger=zap",
+      "--log-outputs=stderr",
+      "--log-level=warn",
+    ];
+  }
+
+  private async indexOfMemberId(memberId: string): Promise<number | undefined> {
+    for (let i = 0; i < this.members.length; i++) {
+      const member = this.members[i]!;
+      if (member.pid === undefined) continue;
+      const status = await memberStatus(member.clientUrl);
+      if (status?.memberId === memberId) return i;
+    }
+    return undefined;
+  }
+}
+
+/** The layout to start: the one saved in `dataDir`, or a new one written there. */
+async function prepareLayout(options: EtcdClusterOptions): Promise<ClusterLayout> {
+  const saved = await readLayout(options.dataDir);
+  if (saved) {
+    checkSavedLayoutMatches(saved, options);
+    return saved;
+  }
+  const size = options.size ?? 3;
+  const [clientPorts, peerPorts] = await Promise.all([
+    options.clientPorts ?? freePorts(size),
+    options.peerPorts ?? freePorts(size),
+  ]);
+  if (clientPorts.length !== size || peerPorts.length !== size) {
+    throw new Error(`etcd cluster of ${size} needs ${size} client and ${size} peer ports`);
+  }
+  const layout: ClusterLayout = {
+    version: 1,
+    token: `flock-${randomBytes(6).toString("hex")}`,
+    members: clientPorts.map((clientPort, i) => ({ name: `etcd${i}`, clientPort, peerPort: peerPorts[i]! })),
+  };
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  await writeFile(join(options.dataDir, LAYOUT_FILE), JSON.stringify(layout, null, 2) + "\n");
+  return layout;
+}
+
+async function readLayout(dataDir: string): Promise<ClusterLayout | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dataDir, LAYOUT_FILE), "utf8");
+  } catch {
+    return undefined;
+  }
+  const layout = JSON.parse(text) as ClusterLayout;
+  if (layout.version !== 1 || !Array.isArray(layout.members)) {
+    throw new Error(`${join(dataDir, LAYOUT_FILE)} is not a cluster layout this version understands`);
+  }
+  return layout;
+}
+
+/** Bootstrapped members only rejoin on their original peer URLs, so a changed port cannot be honoured. */
+function checkSavedLayoutMatches(saved: ClusterLayout, options: EtcdClusterOptions): void {
+  const same = (wanted: number[] | undefined, have: number[]) =>
+    wanted === undefined || (wanted.length === have.length && wanted.every((p, i) => p === have[i]));
+  const size = options.size ?? saved.members.length;
+  if (
+    size !== saved.members.length ||
+    !same(
+      options.clientPorts,
+      saved.members.map((m) => m.clientPort),
+    ) ||
+    !same(
+      options.peerPorts,
+      saved.members.map((m) => m.peerPort),
+    )
+  ) {
+    throw new Error(
+      `${options.dataDir} holds an etcd cluster with a different size or ports (see ${LAYOUT_FILE}); ` +
+        "use the same settings or another data dir",
+    );
+  }
+}
+
+/** Distinct free loopback ports: all bound at once (so none repeats), then released. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const server = createServer();
+          server.once("error", reject);
+          server.listen(0, HOST, () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => {
+    const address = s.address();
+    if (address === null || typeof address === "string") throw new Error("no port assigned");
+    return address.port;
+  });
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+/** etcd's /health goes through Raft, so "true" means this member sees a leader and a quorum. */
+async function isHealthy(clientUrl: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
+    const body = (await response.json()) as { health?: string };
+    return body.health === "true";
+  } catch {
+    return false;
+  }
+}
+
+async function memberStatus(clientUrl: string): Promise<{ memberId: string; leader: string } | undefined> {
+  try {
+    const response = await fetch(`${clientUrl}/v3/maintenance/status`, {
+      method: "POST",
+      body: "{}",
+      signal: AbortSignal.timeout(1_000),
+    });
+    const body = (await response.json()) as { header?: { member_id?: string }; leader?: string };
+    if (!body.header?.member_id || !body.leader) return undefined;
+    return { memberId: body.header.member_id, leader: body.leader };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Calls `check` until it returns a value, backing off briefly; fails once `timeoutMs` has passed. */
+async function poll<T>(timeoutMs: number, what: string, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
+    const result = await check();
+    if (result !== undefined) return result;
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}

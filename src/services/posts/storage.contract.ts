@@ -1,0 +1,187 @@
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import type { FeedEntry, PostRecord, PostsStorage } from "./storage.js";
+
+/** A fresh, empty store for one test, and how to dispose of it. */
+export interface PostsStorageUnderTest {
+  storage: PostsStorage;
+  cleanup: () => Promise<void>;
+}
+
+/** What every PostsStorage must do, run against each implementation (memory, etcd). */
+export function postsStorageContract(name: string, makeStorage: () => Promise<PostsStorageUnderTest>): void {
+  describe(`PostsStorage contract: ${name}`, () => {
+    let storage: PostsStorage;
+    let cleanup: (() => Promise<void>) | undefined;
+
+    beforeEach(async () => {
+      ({ storage, cleanup } = await makeStorage());
+    });
+    afterEach(async () => {
+      await cleanup?.();
+      cleanup = undefined;
+    });
+
+    it("stores a post and reads it back", async () => {
+      const p = post("alice", 1, "hello");
+      assert.deepEqual(await storage.createPost(p), p);
+      assert.deepEqual(await storage.getPosts([p.id]), [p]);
+      assert.equal(await storage.countAuthorPosts("alice"), 1);
+    });
+
+    it("stores a post id once: creating it again returns the first", async () => {
+      const first = post("alice", 1, "first");
+      await storage.createPost(first);
+      assert.deepEqual(await storage.createPost({ ...first, text: "second" }), first);
+      assert.deepEqual(await storage.getPosts([first.id]), [first]);
+      assert.equal(await storage.countAuthorPosts("alice"), 1);
+    });
+
+    it("returns the first post for a reused idempotency key, storing nothing new", async () => {
+      const first = post("alice", 1, "first");
+      const retry = post("alice", 2, "first again");
+      assert.deepEqual(await storage.createPost(first, "key-1"), first);
+      assert.deepEqual(await storage.createPost(retry, "key-1"), first);
+      assert.deepEqual(await storage.getPosts([retry.id]), []);
+      assert.equal(await storage.countAuthorPosts("alice"), 1);
+
+      // Keys belong to their author, and another key is another post.
+      const bobs = post("bob", 3, "bob's");
+      assert.deepEqual(await storage.createPost(bobs, "key-1"), bobs);
+      const second = post("alice", 4, "second");
+      assert.deepEqual(await storage.createPost(second, "key-2"), second);
+      assert.equal(await storage.countAuthorPosts("alice"), 2);
+    });
+
+    it("creates one post from many concurrent retries with one idempotency key", async () => {
+      const attempts = Array.from({ length: 15 }, (_, i) => post("alice", 10 + i, `attempt ${i}`));
+      const results = await Promise.all(attempts.map((p) => storage.createPost(p, "same-key")));
+      const winner = results[0]!;
+      assert.ok(attempts.some((a) => a.id === winner.id));
+      for (const r of results) assert.deepEqual(r, winner);
+      assert.equal(await storage.countAuthorPosts("alice"), 1);
+      assert.deepEqual(await storage.listAuthorPosts("alice", undefined, 10), [winner]);
+    });
+
+    it("gets posts in the order asked, skipping missing ids", async () => {
+      const [a, b, c] = [post("alice", 1, "a"), post("bob", 2, "b"), post("alice", 3, "c")];
+      for (const p of [a, b, c]) await storage.createPost(p);
+      const missing = postId(99);
+      assert.deepEqual(await storage.getPosts([c.id, missing, a.id, b.id]), [c, a, b]);
+      assert.deepEqual(await storage.getPosts([]), []);
+      assert.deepEqual(await storage.getPosts([missing]), []);
+    });
+
+    it("gets more posts than one etcd txn holds", async () => {
+      const posts = Array.from({ length: 150 }, (_, i) => post("alice", 1000 + i, `p${i}`));
+      await Promise.all(posts.map((p) => storage.createPost(p)));
+      const wanted = [...posts].reverse();
+      assert.deepEqual(await storage.getPosts(wanted.map((p) => p.id)), wanted);
+    });
+
+    it("lists an author's posts newest first, strictly before the cursor, up to the limit", async () => {
+      const mine = Array.from({ length: 7 }, (_, i) => post("al", 100 + i, `mine ${i}`));
+      await Promise.all(mine.map((p) => storage.createPost(p)));
+      await storage.createPost(post("al_x", 50, "not mine"));
+      await storage.createPost(post("alb", 200, "not mine either"));
+      const newestFirst = [...mine].reverse();
+
+      const first = await storage.listAuthorPosts("al", undefined, 3);
+      assert.deepEqual(first, newestFirst.slice(0, 3));
+      const second = await storage.listAuthorPosts("al", first.at(-1)!.id, 3);
+      assert.deepEqual(second, newestFirst.slice(3, 6));
+      const third = await storage.listAuthorPosts("al", second.at(-1)!.id, 3);
+      assert.deepEqual(third, newestFirst.slice(6));
+      assert.deepEqual(await storage.listAuthorPosts("al", third.at(-1)!.id, 3), []);
+      assert.equal(await storage.countAuthorPosts("al"), 7);
+      assert.equal(await storage.countAuthorPosts("al_x"), 1);
+      assert.deepEqual(await storage.listAuthorPosts("nobody", undefined, 3), []);
+      assert.equal(await storage.countAuthorPosts("nobody"), 0);
+    });
+
+    it("fans a post out to hundreds of readers", async () => {
+      const readers = Array.from({ length: 300 }, (_, i) => `reader_${String(i).padStart(3, "0")}`);
+      const p = await storage.createPost(post("alice", 1, "to everyone"));
+      const entry = { id: p.id, author: "alice" };
+      await storage.fanOut(readers, entry);
+      for (const reader of ["reader_000", "reader_127", "reader_128", "reader_200", "reader_299"]) {
+        assert.deepEqual(await storage.readFeed(reader, undefined, 10), [entry], reader);
+      }
+      assert.deepEqual(await storage.readFeed("not_a_reader", undefined, 10), []);
+    });
+
+    it("adds feed entries idempotently", async () => {
+      const p = await storage.createPost(post("alice", 1, "once"));
+      const entry = { id: p.id, author: "alice" };
+      await storage.fanOut(["bob"], entry);
+      await storage.fanOut(["bob"], entry);
+      await storage.addToFeed("bob", [entry, entry]);
+      assert.deepEqual(await storage.readFeed("bob", undefined, 10), [entry]);
+    });
+
+    it("reads a feed newest first, strictly before the cursor, up to the limit", async () => {
+      const entries: FeedEntry[] = [];
+      for (let i = 0; i < 10; i++) {
+        const author = i % 2 === 0 ? "alice" : "carol";
+        const p = await storage.createPost(post(author, 500 + i, `post ${i}`));
+        entries.push({ id: p.id, author });
+      }
+      shuffle(entries);
+      await storage.addToFeed("bob", entries.slice(0, 5));
+      await storage.addToFeed("bob", entries.slice(5));
+      const newestFirst = [...entries].sort((x, y) => (x.id < y.id ? 1 : -1));
+
+      const first = await storage.readFeed("bob", undefined, 4);
+      assert.deepEqual(first, newestFirst.slice(0, 4));
+      const second = await storage.readFeed("bob", first.at(-1)!.id, 4);
+      assert.deepEqual(second, newestFirst.slice(4, 8));
+      const third = await storage.readFeed("bob", second.at(-1)!.id, 4);
+      assert.deepEqual(third, newestFirst.slice(8));
+      assert.deepEqual(await storage.readFeed("bob", third.at(-1)!.id, 4), []);
+      assert.deepEqual(await storage.readFeed("bo", undefined, 4), []);
+    });
+
+    it("removes one author from a feed, leaving other authors and other readers intact", async () => {
+      const alices: FeedEntry[] = [];
+      for (let i = 0; i < 70; i++) alices.push({ id: postId(2000 + i), author: "alice" });
+      await Promise.all(
+        alices.map((e) => storage.createPost(post(e.author, Number(e.id.slice(0, 13)), "a"))),
+      );
+      const carols: FeedEntry[] = [];
+      for (let i = 0; i < 3; i++) {
+        const p = await storage.createPost(post("carol", 3000 + i, "c"));
+        carols.push({ id: p.id, author: "carol" });
+      }
+      // Names sharing a prefix with "alice" must be left alone too.
+      const alicia = await storage.createPost(post("alice_2", 4000, "x"));
+      const aliciaEntry = { id: alicia.id, author: "alice_2" };
+      await storage.addToFeed("bob", [...alices, ...carols, aliciaEntry]);
+      await storage.addToFeed("dave", alices.slice(0, 5));
+
+      await storage.removeAuthorFromFeed("bob", "alice");
+      const expected = [aliciaEntry, ...[...carols].reverse()];
+      assert.deepEqual(await storage.readFeed("bob", undefined, 100), expected);
+      await storage.removeAuthorFromFeed("bob", "alice");
+      await storage.removeAuthorFromFeed("nobody", "alice");
+      assert.deepEqual(await storage.readFeed("bob", undefined, 100), expected);
+      assert.deepEqual(await storage.readFeed("dave", undefined, 100), alices.slice(0, 5).reverse());
+      assert.equal(await storage.countAuthorPosts("alice"), 70);
+    });
+  });
+}
+
+/** A well-formed post id (see shared/ids.ts) whose time part is `ms`, so ids sort by `ms`. */
+function postId(ms: number): string {
+  return String(ms).padStart(13, "0") + (ms % 0xffffff).toString(16).padStart(12, "0");
+}
+
+function post(author: string, ms: number, text: string): PostRecord {
+  return { id: postId(ms), author, text, createdAtMs: ms };
+}
+
+function shuffle<T>(items: T[]): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+}

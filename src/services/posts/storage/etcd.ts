@@ -1,0 +1,153 @@
+import type { IKeyValue, IRequestOp } from "etcd3";
+import { PostRecord } from "../../../gen/flock/storage/v1/records.js";
+import {
+  absent,
+  deleteOp,
+  EtcdStore,
+  getOp,
+  MAX_TXN_OPS,
+  putOp,
+  type EtcdStorageOptions,
+} from "../../../storage/etcd/client.js";
+import { lastSegment, prefixEnd } from "../../../storage/etcd/keys.js";
+import type { FeedEntry, PostsStorage } from "../storage.js";
+
+/** Feed entries removed per step of an unfollow cleanup: two deletes each, one txn per step. */
+const REMOVE_BATCH = MAX_TXN_OPS / 2;
+
+/**
+ * Posts and fanned-out feeds in etcd (layout in storage/etcd/keys.ts). A post is written
+ * once, guarded by compares, so a re-sent create finds it instead of duplicating it; feed
+ * entries are plain puts and deletes, so re-sending them is harmless.
+ */
+export class EtcdPostsStorage implements PostsStorage {
+  private readonly etcd: EtcdStore;
+
+  constructor(options: EtcdStorageOptions) {
+    this.etcd = new EtcdStore(options);
+  }
+
+  /**
+   * One txn: when neither the post id nor the author's idempotency key exists, write the
+   * post, its timeline entry and the key; otherwise read both back in the same round trip
+   * and return what is stored.
+   */
+  async createPost(post: PostRecord, idempotencyKey?: string): Promise<PostRecord> {
+    const { keys } = this.etcd;
+    const postKey = keys.post(post.id);
+    const idemKey = idempotencyKey === undefined ? undefined : keys.idempotency(post.author, idempotencyKey);
+    const answer = await this.etcd.txn({
+      compare: [absent(postKey), ...(idemKey ? [absent(idemKey)] : [])],
+      success: [
+        putOp(postKey, PostRecord.encode(post).finish()),
+        putOp(keys.authorPost(post.author, post.id), ""),
+        ...(idemKey ? [putOp(idemKey, post.id)] : []),
+      ],
+      failure: [getOp(postKey), ...(idemKey ? [getOp(idemKey)] : [])],
+    });
+    if (answer.succeeded) return post;
+
+    const [samePost, sameKey] = answer.responses.map((r) => r.response_range.kvs[0]);
+    const earlierId = sameKey?.value.toString();
+    if (earlierId === undefined || earlierId === post.id) {
+      if (samePost) return PostRecord.decode(samePost.value);
+    } else {
+      const [earlier] = await this.getPosts([earlierId]);
+      if (earlier) return earlier;
+    }
+    throw new Error(
+      `post ${post.id}: create refused, yet neither the post nor its idempotency key's post exists`,
+    );
+  }
+
+  /** One txn of gets (per MAX_TXN_OPS ids), in the order asked. */
+  async getPosts(ids: readonly string[]): Promise<PostRecord[]> {
+    if (ids.length === 0) return [];
+    const answers = await this.etcd.readInBatches(ids.map((id) => getOp(this.etcd.keys.post(id))));
+    return answers.flatMap((answer) => answer.kvs.map((kv) => PostRecord.decode(kv.value)));
+  }
+
+  async listAuthorPosts(author: string, before: string | undefined, limit: number): Promise<PostRecord[]> {
+    const found = await this.newestFirst(this.etcd.keys.authorPostsOf(author), before, limit, true);
+    return this.getPosts(found.map((kv) => lastSegment(kv.key.toString())));
+  }
+
+  async countAuthorPosts(author: string): Promise<number> {
+    const prefix = this.etcd.keys.authorPostsOf(author);
+    const found = await this.etcd.range({
+      key: Buffer.from(prefix),
+      range_end: prefixEnd(prefix),
+      count_only: true,
+    });
+    return Number(found.count);
+  }
+
+  async addToFeed(reader: string, entries: readonly FeedEntry[]): Promise<void> {
+    await this.etcd.writeInBatches(entries.flatMap((entry) => this.feedEntryOps(reader, entry)));
+  }
+
+  /** 64 readers per txn (two keys each), a few txns in flight: cost grows with readers, not history. */
+  async fanOut(readers: readonly string[], entry: FeedEntry): Promise<void> {
+    await this.etcd.writeInBatches(readers.flatMap((reader) => this.feedEntryOps(reader, entry)));
+  }
+
+  async readFeed(reader: string, before: string | undefined, limit: number): Promise<FeedEntry[]> {
+    const found = await this.newestFirst(this.etcd.keys.feedOf(reader), before, limit, false);
+    return found.map((kv) => ({ id: lastSegment(kv.key.toString()), author: kv.value.toString() }));
+  }
+
+  /** Bounded steps: read a batch of this author's entries via the by-author index, delete them, repeat. */
+  async removeAuthorFromFeed(reader: string, author: string): Promise<void> {
+    const { keys } = this.etcd;
+    const prefix = keys.feedByAuthorOf(reader, author);
+    for (;;) {
+      const found = await this.etcd.range({
+        key: Buffer.from(prefix),
+        range_end: prefixEnd(prefix),
+        limit: REMOVE_BATCH,
+        keys_only: true,
+      });
+      const ids = found.kvs.map((kv) => lastSegment(kv.key.toString()));
+      if (ids.length > 0) {
+        await this.etcd.txn({
+          success: ids.flatMap((id) => [
+            deleteOp(keys.feedEntry(reader, id)),
+            deleteOp(keys.feedEntryByAuthor(reader, author, id)),
+          ]),
+        });
+      }
+      if (!found.more) return;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.etcd.close();
+  }
+
+  private feedEntryOps(reader: string, entry: FeedEntry): IRequestOp[] {
+    const { keys } = this.etcd;
+    return [
+      putOp(keys.feedEntry(reader, entry.id), entry.author),
+      putOp(keys.feedEntryByAuthor(reader, entry.author, entry.id), ""),
+    ];
+  }
+
+  /** Up to `limit` keys under `prefix` whose post id sorts strictly before `before`, highest first. */
+  private async newestFirst(
+    prefix: string,
+    before: string | undefined,
+    limit: number,
+    keysOnly: boolean,
+  ): Promise<IKeyValue[]> {
+    if (limit <= 0) return [];
+    const found = await this.etcd.range({
+      key: Buffer.from(prefix),
+      range_end: before === undefined ? prefixEnd(prefix) : Buffer.from(prefix + before),
+      limit,
+      sort_order: "Descend",
+      sort_target: "Key",
+      keys_only: keysOnly,
+    });
+    return found.kvs;
+  }
+}
