@@ -52,7 +52,8 @@ export function authPages(app: FastifyInstance, ctx: WebContext): void {
   function formFailed(reply: FastifyReply, template: string, title: string, username: string, err: unknown) {
     const failure = toHttpError(err);
     if (failure.statusCode >= 500 && failure.statusCode !== 503) throw err;
-    if (failure.retryAfterSeconds !== undefined) reply.header("retry-after", String(failure.retryAfterSeconds));
+    if (failure.retryAfterSeconds !== undefined)
+      reply.header("retry-after", String(failure.retryAfterSeconds));
     reply.code(failure.statusCode);
     return renderPage(reply, template, { title, error: failure.message, username: username.slice(0, 32) });
   }

@@ -2,13 +2,15 @@ import type { FastifyInstance } from "fastify";
 import { unauthenticated } from "../../shared/errors.js";
 import { pageQuery } from "../api/params.js";
 import type { WebContext } from "../context.js";
-import { flock } from "../flock.js";
+import { flock, type Flock, type PostView } from "../flock.js";
 import { toHttpError } from "../http-errors.js";
 import { renderPage } from "../render.js";
 import { formFields } from "./form.js";
-import { viewerOf } from "./viewer.js";
+import { viewerOf, type Viewer } from "./viewer.js";
 
-const SUGGESTIONS = 8;
+const SUGGESTIONS = 6;
+/** How many of the viewer's follows are read to leave them out of the suggestions. */
+const FOLLOWING_CHECKED = 50;
 
 /** The home page (feed and compose box, or the landing page) and posting from it. */
 export function homePages(app: FastifyInstance, ctx: WebContext): void {
@@ -17,18 +19,20 @@ export function homePages(app: FastifyInstance, ctx: WebContext): void {
     const viewer = await viewerOf(request, api);
     if (!viewer) return renderPage(reply, "landing", { title: "Welcome" });
     const { limit, cursor } = pageQuery(request.query);
-    const page = await api.feed(viewer.token, limit, cursor);
-    const suggestions =
-      page.items.length === 0
-        ? (await api.searchUsers("", SUGGESTIONS + 1)).filter((u) => u !== viewer.username).slice(0, SUGGESTIONS)
-        : [];
+    const justPosted = (request.query as Record<string, unknown>).notice === "posted" && cursor === "";
+    const [page, latest] = await Promise.all([
+      api.feed(viewer.token, limit, cursor),
+      justPosted ? api.userPosts(viewer.username, 1, "") : undefined,
+    ]);
+    const empty = page.items.length === 0 && cursor === "";
     return renderPage(reply, "home", {
       title: "Home",
       viewer: viewer.username,
       posts: page.items,
       nextCursor: page.nextCursor,
       cursor,
-      suggestions,
+      latest: latest?.items[0],
+      ...(empty ? await emptyFeedHelp(api, viewer) : { suggestions: [], followsSomeone: false }),
     });
   });
 
@@ -44,6 +48,7 @@ export function homePages(app: FastifyInstance, ctx: WebContext): void {
       const failure = toHttpError(err);
       if (failure.statusCode !== 400) throw err;
       const page = await api.feed(viewer.token, 20, "");
+      const empty = page.items.length === 0;
       reply.code(400);
       return renderPage(reply, "home", {
         title: "Home",
@@ -53,8 +58,20 @@ export function homePages(app: FastifyInstance, ctx: WebContext): void {
         posts: page.items,
         nextCursor: page.nextCursor,
         cursor: "",
-        suggestions: [],
+        latest: undefined as PostView | undefined,
+        ...(empty ? await emptyFeedHelp(api, viewer) : { suggestions: [], followsSomeone: false }),
       });
     }
   });
+}
+
+/** For an empty feed: whether the viewer follows anyone, and a few people they do not follow yet. */
+async function emptyFeedHelp(api: Flock, viewer: Viewer) {
+  const [people, following] = await Promise.all([
+    api.searchUsers("", SUGGESTIONS + FOLLOWING_CHECKED + 1),
+    api.following(viewer.username, FOLLOWING_CHECKED, ""),
+  ]);
+  const followed = new Set(following.items);
+  const suggestions = people.filter((u) => u !== viewer.username && !followed.has(u)).slice(0, SUGGESTIONS);
+  return { suggestions, followsSomeone: followed.size > 0 };
 }

@@ -21,12 +21,19 @@ export function profilePages(app: FastifyInstance, ctx: WebContext): void {
       api.profile(username),
       api.userPosts(username, limit, cursor),
     ]);
-    const following = viewer ? await api.isFollowing(viewer.username, username) : false;
+    const other = viewer !== undefined && viewer.username !== username;
+    const [following, followsYou] = other
+      ? await Promise.all([
+          api.isFollowing(viewer.username, username),
+          api.isFollowing(username, viewer.username),
+        ])
+      : [false, false];
     return renderPage(reply, "profile", {
       title: `@${username}`,
       viewer: viewer?.username,
       profile,
       following,
+      followsYou,
       posts: page.items,
       nextCursor: page.nextCursor,
       cursor,
@@ -42,8 +49,12 @@ export function profilePages(app: FastifyInstance, ctx: WebContext): void {
         const api = flock(ctx, request);
         const viewer = await viewerOf(request, api);
         if (!viewer) throw unauthenticated(`log in to ${action}`);
-        await (action === "follow" ? api.follow(viewer.token, username) : api.unfollow(viewer.token, username));
-        return reply.redirect(`/u/${username}?notice=${action}ed`, 303);
+        await (action === "follow"
+          ? api.follow(viewer.token, username)
+          : api.unfollow(viewer.token, username));
+        // Following from the feed's suggestions goes back to the feed; otherwise to the profile.
+        const back = backTo(request.body);
+        return reply.redirect(`${back === "home" ? "/" : `/u/${username}`}?notice=${action}ed`, 303);
       },
     );
   }
@@ -53,19 +64,32 @@ export function profilePages(app: FastifyInstance, ctx: WebContext): void {
       const username = pathUsername(request.params.username);
       const { limit, cursor } = pageQuery(request.query);
       const api = flock(ctx, request);
-      const [viewer, , page] = await Promise.all([
+      const [viewer, profile, page] = await Promise.all([
         viewerOf(request, api),
         api.profile(username),
         api[list](username, limit, cursor),
       ]);
       return renderPage(reply, "users", {
-        title: `@${username} ${list}`,
+        title: list === "following" ? `People @${username} follows` : `People following @${username}`,
         viewer: viewer?.username,
-        heading: list === "following" ? `@${username} follows` : `People following @${username}`,
-        emptyText: list === "following" ? "Not following anyone yet." : "No followers yet.",
+        profile,
+        list,
+        heading: list === "following" ? `People @${username} follows` : `People following @${username}`,
+        emptyText:
+          list === "following"
+            ? `@${username} is not following anyone yet.`
+            : `Nobody follows @${username} yet.`,
         users: page.items,
-        nextHref: page.nextCursor ? `/u/${username}/${list}?cursor=${encodeURIComponent(page.nextCursor)}` : "",
+        nextHref: page.nextCursor
+          ? `/u/${username}/${list}?cursor=${encodeURIComponent(page.nextCursor)}`
+          : "",
       });
     });
   }
+}
+
+/** The optional `back` field of a follow form: only the known value "home" means anything. */
+function backTo(body: unknown): "home" | "profile" {
+  const form = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+  return Object.hasOwn(form, "back") && form.back === "home" ? "home" : "profile";
 }

@@ -10,18 +10,22 @@ const RESULTS = 30;
 export function searchPages(app: FastifyInstance, ctx: WebContext): void {
   app.get("/search", async (request, reply) => {
     const raw = (request.query as Record<string, unknown>).q;
-    const query = typeof raw === "string" ? raw.trim().slice(0, 32) : "";
+    const query = typeof raw === "string" ? raw.trim().replace(/^@/, "").slice(0, 32) : "";
     const api = flock(ctx, request);
     const [viewer, users] = await Promise.all([
       viewerOf(request, api),
       query === "" ? Promise.resolve([]) : api.searchUsers(query.toLowerCase(), RESULTS),
     ]);
     return renderPage(reply, "users", {
-      title: "Find people",
+      title: query === "" ? "Find people" : `“${query}” · Find people`,
       viewer: viewer?.username,
       query,
+      search: true,
       heading: query === "" ? "Find people" : `People whose name starts with “${query}”`,
-      emptyText: query === "" ? "Type the start of a username in the search box." : "Nobody by that name.",
+      emptyText:
+        query === ""
+          ? "Type the start of a username to find people to follow."
+          : `Nobody’s username starts with “${query}”. Try fewer letters.`,
       users,
       nextHref: "",
     });
