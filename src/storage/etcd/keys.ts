@@ -10,10 +10,15 @@
  *   graph     v1/following/<follower>/<followee>      followed-at ms (decimal); written and
  *             v1/followers/<followee>/<follower>      deleted together with its mirror in one txn
  *   posts     v1/post/<postId>                        PostRecord
- *             v1/byauthor/<author>/<postId>           empty: the author's timeline
+ *             v1/byauthor/<author>/<newestFirst(id)>  empty: the author's timeline
  *             v1/idem/<author>/<idempotencyKey>       postId the key first created
- *             v1/feed/<reader>/<postId>               author: the reader's feed, newest = highest key
+ *             v1/feed/<reader>/<newestFirst(id)>      author: the reader's feed
  *             v1/feedby/<reader>/<author>/<postId>    empty: lets an unfollow find that author's entries
+ *
+ * Timelines are keyed by newestFirst(postId), an order-reversing encoding, so "the newest N"
+ * is a plain ascending range with a limit. (etcd 3.4 ignores the limit of any range that asks
+ * for a sort order: it reads the whole range, then sorts and cuts, which would make a feed
+ * page cost grow with history.)
  *
  * "/" (0x2F) sorts below every username character [a-z0-9_] and every post id character
  * [0-9a-f], so `<segment>/<user>/` is a prefix of exactly that user's keys ("al/" never
@@ -66,7 +71,7 @@ export class KeyLayout {
     return `${this.root}post/${postId}`;
   }
   authorPost(author: string, postId: string): string {
-    return `${this.authorPostsOf(author)}${postId}`;
+    return `${this.authorPostsOf(author)}${newestFirst(postId)}`;
   }
   authorPostsOf(author: string): string {
     return `${this.root}byauthor/${author}/`;
@@ -75,7 +80,7 @@ export class KeyLayout {
     return `${this.root}idem/${author}/${idempotencyKey}`;
   }
   feedEntry(reader: string, postId: string): string {
-    return `${this.feedOf(reader)}${postId}`;
+    return `${this.feedOf(reader)}${newestFirst(postId)}`;
   }
   feedOf(reader: string): string {
     return `${this.root}feed/${reader}/`;
@@ -91,6 +96,28 @@ export class KeyLayout {
 /** The last segment of a key (a username or a post id in this layout). */
 export function lastSegment(key: string): string {
   return key.slice(key.lastIndexOf("/") + 1);
+}
+
+const DECIMAL = "0123456789";
+const HEX = "0123456789abcdef";
+
+/**
+ * Reverses the order of post ids (13 decimal digits of time, then 12 hex digits) while
+ * keeping their length: each digit d becomes (base-1-d). Newer ids map to smaller keys.
+ * Its own inverse.
+ */
+export function newestFirst(postId: string): string {
+  let out = "";
+  for (let i = 0; i < postId.length; i++) {
+    const digits = i < 13 ? DECIMAL : HEX;
+    out += digits[digits.length - 1 - digits.indexOf(postId[i]!)];
+  }
+  return out;
+}
+
+/** The post id in a timeline key (the inverse of newestFirst on its last segment). */
+export function postIdOfTimelineKey(key: string): string {
+  return newestFirst(lastSegment(key));
 }
 
 /** The smallest key greater than every key starting with `prefix` (etcd's range_end for a prefix). */

@@ -9,7 +9,7 @@ import {
   putOp,
   type EtcdStorageOptions,
 } from "../../../storage/etcd/client.js";
-import { lastSegment, prefixEnd } from "../../../storage/etcd/keys.js";
+import { keyAfter, lastSegment, newestFirst, postIdOfTimelineKey, prefixEnd } from "../../../storage/etcd/keys.js";
 import type { FeedEntry, PostsStorage } from "../storage.js";
 
 /** Feed entries removed per step of an unfollow cleanup: two deletes each, one txn per step. */
@@ -69,7 +69,7 @@ export class EtcdPostsStorage implements PostsStorage {
 
   async listAuthorPosts(author: string, before: string | undefined, limit: number): Promise<PostRecord[]> {
     const found = await this.newestFirst(this.etcd.keys.authorPostsOf(author), before, limit, true);
-    return this.getPosts(found.map((kv) => lastSegment(kv.key.toString())));
+    return this.getPosts(found.map((kv) => postIdOfTimelineKey(kv.key.toString())));
   }
 
   async countAuthorPosts(author: string): Promise<number> {
@@ -93,7 +93,7 @@ export class EtcdPostsStorage implements PostsStorage {
 
   async readFeed(reader: string, before: string | undefined, limit: number): Promise<FeedEntry[]> {
     const found = await this.newestFirst(this.etcd.keys.feedOf(reader), before, limit, false);
-    return found.map((kv) => ({ id: lastSegment(kv.key.toString()), author: kv.value.toString() }));
+    return found.map((kv) => ({ id: postIdOfTimelineKey(kv.key.toString()), author: kv.value.toString() }));
   }
 
   /** Bounded steps: read a batch of this author's entries via the by-author index, delete them, repeat. */
@@ -132,7 +132,10 @@ export class EtcdPostsStorage implements PostsStorage {
     ];
   }
 
-  /** Up to `limit` keys under `prefix` whose post id sorts strictly before `before`, highest first. */
+  /**
+   * Up to `limit` timeline keys under `prefix` for posts strictly older than `before`, newest
+   * first: timeline keys are newestFirst(id), so this is an ascending range with a limit.
+   */
   private async newestFirst(
     prefix: string,
     before: string | undefined,
@@ -141,11 +144,9 @@ export class EtcdPostsStorage implements PostsStorage {
   ): Promise<IKeyValue[]> {
     if (limit <= 0) return [];
     const found = await this.etcd.range({
-      key: Buffer.from(prefix),
-      range_end: before === undefined ? prefixEnd(prefix) : Buffer.from(prefix + before),
+      key: before === undefined ? Buffer.from(prefix) : keyAfter(prefix + newestFirst(before)),
+      range_end: prefixEnd(prefix),
       limit,
-      sort_order: "Descend",
-      sort_target: "Key",
       keys_only: keysOnly,
     });
     return found.kvs;
