@@ -1,0 +1,69 @@
+import { send, type Reply } from "./http.js";
+import type { Recorder } from "./recorder.js";
+
+/**
+ * The JSON API calls of the workload, each recorded in the history with its outcome.
+ * `process` is the virtual user issuing them (-1 for the harness).
+ */
+export class RecordedClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly recorder: Recorder,
+    private readonly process: number,
+  ) {}
+
+  signup(user: string, password: string): Promise<Reply> {
+    return this.recorder.record({ process: this.process, type: "signup", user, password }, () =>
+      send(this.baseUrl, "POST", "/api/v1/accounts", { json: { username: user, password } }),
+    );
+  }
+
+  login(user: string, password: string): Promise<Reply> {
+    return this.recorder.record(
+      { process: this.process, type: "login", user, password },
+      () => send(this.baseUrl, "POST", "/api/v1/sessions", { json: { username: user, password } }),
+      (op, reply) => {
+        op.token = (reply.body as { token?: string } | undefined)?.token;
+      },
+    );
+  }
+
+  logout(user: string, token: string): Promise<Reply> {
+    return this.recorder.record({ process: this.process, type: "logout", user, token }, () =>
+      send(this.baseUrl, "DELETE", "/api/v1/sessions/current", { token }),
+    );
+  }
+
+  follow(user: string, token: string, target: string): Promise<Reply> {
+    return this.recorder.record({ process: this.process, type: "follow", user, token, target }, () =>
+      send(this.baseUrl, "PUT", `/api/v1/following/${encodeURIComponent(target)}`, { token }),
+    );
+  }
+
+  unfollow(user: string, token: string, target: string): Promise<Reply> {
+    return this.recorder.record({ process: this.process, type: "unfollow", user, token, target }, () =>
+      send(this.baseUrl, "DELETE", `/api/v1/following/${encodeURIComponent(target)}`, { token }),
+    );
+  }
+
+  post(user: string, token: string, text: string, key?: string): Promise<Reply> {
+    return this.recorder.record(
+      { process: this.process, type: "post", user, token, text, key },
+      () =>
+        send(this.baseUrl, "POST", "/api/v1/posts", {
+          token,
+          json: { text },
+          headers: key ? { "idempotency-key": key } : undefined,
+        }),
+      (op, reply) => {
+        op.postId = (reply.body as { id?: string } | undefined)?.id;
+      },
+    );
+  }
+
+  feed(user: string, token: string): Promise<Reply> {
+    return this.recorder.record({ process: this.process, type: "feed", user, token }, () =>
+      send(this.baseUrl, "GET", "/api/v1/feed?limit=20", { token }),
+    );
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The vocabulary shared by the workload, the recorder, the checker and the report: one
+ * record per client operation, with when it was invoked and completed and how it ended.
+ */
+
+export type OpType = "signup" | "login" | "logout" | "follow" | "unfollow" | "post" | "feed";
+
+/**
+ * ok: a 2xx answer (acknowledged). failed: a definite 4xx (the system refused; nothing applied).
+ * unknown: 5xx, timeout or connection error: it may or may not have been applied, now or later.
+ */
+export type Outcome = "ok" | "failed" | "unknown";
+
+export const OP_TYPES: readonly OpType[] = [
+  "signup",
+  "login",
+  "logout",
+  "follow",
+  "unfollow",
+  "post",
+  "feed",
+];
+/** Operations that change state: the ones that count as "a write succeeded" after a fault. */
+export const WRITE_TYPES: ReadonlySet<OpType> = new Set([
+  "signup",
+  "login",
+  "logout",
+  "follow",
+  "unfollow",
+  "post",
+]);
+
+export interface Op {
+  id: number;
+  /** The virtual user that issued it; -1 for the harness (heal probes). */
+  process: number;
+  type: OpType;
+  /** The acting user: the account signed up or logged in, or the owner of the token used. */
+  user: string;
+  /** follow / unfollow: whom. */
+  target?: string;
+  /** signup / login: the password sent. */
+  password?: string;
+  /** login: the token it returned; logout and the others: the token used. */
+  token?: string;
+  /** post: the text sent (unique per post attempt; a retry with the same Idempotency-Key reuses it). */
+  text?: string;
+  /** post: the Idempotency-Key header, when one was sent. */
+  key?: string;
+  /** Milliseconds since the run started (monotonic clock). */
+  invokedAt: number;
+  completedAt: number;
+  outcome: Outcome;
+  /** HTTP status, 0 when there was none (timeout, connection error). */
+  status: number;
+  /** post: the id the API acknowledged. */
+  postId?: string;
+  error?: string;
+}
+
+export interface FaultRecord {
+  kind: string;
+  /** What was hit, e.g. "etcd1 (leader, pid 1234)". */
+  target: string;
+  /** When the fault was injected and when the faulty part was back (null: never), ms since the run started. */
+  at: number;
+  healedAt: number | null;
+  wallClock: string;
+  notes?: string;
+}
+
+/** A post as the API returns it. */
+export interface PostView {
+  id: string;
+  author: string;
+  text: string;
+  createdAt: string;
+}
+
+export interface Violation {
+  kind: string;
+  message: string;
+}
