@@ -11,7 +11,13 @@ export interface Child {
 }
 
 /** Starts a process with its output appended to `logFile`. */
-export function spawnChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): Child {
+export function spawnChild(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+): Child {
   mkdirSync(dirname(logFile), { recursive: true });
   const log = createWriteStream(logFile, { flags: "a" });
   const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -38,7 +44,12 @@ export async function stopChild(child: Child, graceMs = 10_000): Promise<void> {
 }
 
 /** Polls `check` until it resolves true, or throws after `timeoutMs`. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000, everyMs = 100): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;

@@ -23,6 +23,7 @@ export function ensureEtcdInstalled(log: (line: string) => void = console.log): 
     spawnSync("apt-get", ["update"], { stdio: "inherit" });
     result = spawnSync(INSTALL[0]!, INSTALL.slice(1), { stdio: "inherit" });
   }
-  if (result.status !== 0) throw new Error(`"${INSTALL.join(" ")}" failed; install etcd-server and try again`);
+  if (result.status !== 0)
+    throw new Error(`"${INSTALL.join(" ")}" failed; install etcd-server and try again`);
   return findEtcdBinary();
 }

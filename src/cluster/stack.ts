@@ -1,7 +1,9 @@
 import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { credentials } from "@grpc/grpc-js";
 import type { StorageKind } from "../config.js";
+import { checkBackendHealth } from "../ops/backend-probe.js";
 import { spawnChild, stopChild, waitFor, type Child } from "./child.js";
 
 const CMD_DIR = fileURLToPath(new URL("../cmd/", import.meta.url));
@@ -13,6 +15,8 @@ export interface StackOptions {
   frontPort: number;
   webPorts: number[];
   backendPorts: number[];
+  /** Prometheus /metrics port of each backend (BACKEND_METRICS_PORT); none when omitted. */
+  backendMetricsPorts?: number[];
   /** Required for STORAGE=etcd. */
   etcdEndpoints?: string[];
   /** Extra environment for every Flock process (e.g. SCRYPT_LOG_N for fast tests). */
@@ -49,12 +53,30 @@ export class Stack {
       ...options.env,
     };
     options.backendPorts.forEach((port, i) =>
-      this.add("backend", `backend-${i + 1}`, port, "backend.js", { BACKEND_HOST: this.host, BACKEND_PORT: String(port) }, base),
+      this.add(
+        "backend",
+        `backend-${i + 1}`,
+        port,
+        "backend.js",
+        {
+          BACKEND_HOST: this.host,
+          BACKEND_PORT: String(port),
+          BACKEND_METRICS_PORT: String(options.backendMetricsPorts?.[i] ?? 0),
+        },
+        base,
+      ),
     );
     options.webPorts.forEach((port, i) =>
       this.add("web", `web-${i + 1}`, port, "web.js", { WEB_HOST: this.host, WEB_PORT: String(port) }, base),
     );
-    this.add("front-door", "front-door", options.frontPort, "front-door.js", { FRONT_HOST: this.host, PORT: String(options.frontPort) }, base);
+    this.add(
+      "front-door",
+      "front-door",
+      options.frontPort,
+      "front-door.js",
+      { FRONT_HOST: this.host, PORT: String(options.frontPort) },
+      base,
+    );
   }
 
   get frontUrl(): string {
@@ -73,11 +95,33 @@ export class Stack {
     return this.slots.flatMap((s) => (s.child ? [{ ...s.info, pid: s.child.pid }] : []));
   }
 
-  /** Starts every process (backends first) and waits until each answers. */
+  /** Starts every process (backends first) and waits until each answers and is ready. */
   async start(): Promise<void> {
     for (const role of ["backend", "web", "front-door"] as const) {
-      await Promise.all(this.slots.filter((s) => s.info.role === role).map((s) => this.startSlot(s)));
+      const slots = this.slots.filter((s) => s.info.role === role);
+      await Promise.all(slots.map((s) => this.startSlot(s)));
+      await Promise.all(slots.map((s) => this.waitReady(s.info.name)));
     }
+  }
+
+  /**
+   * Waits until a process is ready: a backend's gRPC health says SERVING (its store answers),
+   * a web replica's /readyz answers 200 (a backend is SERVING), the front door answers.
+   */
+  async waitReady(name: string, timeoutMs = 20_000): Promise<void> {
+    const slot = this.slot(name);
+    const address = slot.info.address;
+    const insecure = { credentials: credentials.createInsecure(), options: {} };
+    await waitFor(
+      `${name} on ${address} to be ready`,
+      async () => {
+        if (!slot.child) throw new Error(`${name} is not running`);
+        if (slot.info.role === "backend") return (await checkBackendHealth(address, insecure)) === "SERVING";
+        if (slot.info.role === "web") return httpOk(`http://${address}/readyz`);
+        return httpOk(`http://${address}/_frontdoor/status`);
+      },
+      timeoutMs,
+    );
   }
 
   async stopProcess(name: string): Promise<void> {
@@ -102,7 +146,9 @@ export class Stack {
   /** Stops everything, the front door first and the backends last. */
   async stop(): Promise<void> {
     for (const role of ["front-door", "web", "backend"] as const) {
-      await Promise.all(this.slots.filter((s) => s.info.role === role).map((s) => this.stopProcess(s.info.name)));
+      await Promise.all(
+        this.slots.filter((s) => s.info.role === role).map((s) => this.stopProcess(s.info.name)),
+      );
     }
   }
 

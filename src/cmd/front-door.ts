@@ -1,14 +1,18 @@
-// The front door on PORT (8080): spreads requests over the web replicas in WEB_ADDRS.
+// The front door on FRONT_HOST:PORT (8080): spreads requests over the ready web replicas in WEB_ADDRS.
+import { loadConfig } from "../config.js";
 import { startFrontDoor } from "../frontdoor/proxy.js";
 import { createLogger } from "../shared/logger.js";
 import { stopOnSignals } from "./signals.js";
 
-const log = createLogger("front-door", process.env.LOG_LEVEL ?? "info");
-const upstreams = (process.env.WEB_ADDRS ?? "127.0.0.1:8081,127.0.0.1:8082").split(",").filter(Boolean);
+const config = loadConfig();
+const log = createLogger("front-door", config.logLevel);
 const door = await startFrontDoor({
-  host: process.env.FRONT_HOST ?? "127.0.0.1",
-  port: Number(process.env.PORT ?? 8080),
-  upstreams,
+  host: config.frontHost,
+  port: config.frontPort,
+  upstreams: config.webAddrs,
   log,
+  probeIntervalMs: config.probeIntervalMs,
+  shutdownTimeoutMs: config.shutdownTimeoutMs,
+  defaultMetrics: true,
 });
-stopOnSignals(log, () => door.close());
+stopOnSignals(log, () => door.close(), config.shutdownTimeoutMs + 5_000);

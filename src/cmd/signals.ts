@@ -1,18 +1,30 @@
 import type { Logger } from "pino";
 
-/** Stops cleanly on SIGTERM or SIGINT; a second signal, or a stuck stop, exits at once. */
+/**
+ * Stops cleanly on SIGTERM or SIGINT. The same signal again, or a stop that outlasts
+ * `deadlineMs`, exits at once. (A terminal's Ctrl-C reaches the launcher's children as
+ * SIGINT and the launcher then sends SIGTERM: that pair still stops gracefully.)
+ */
 export function stopOnSignals(log: Logger, stop: () => Promise<void>, deadlineMs = 10_000): void {
-  let stopping = false;
+  const seen = new Set<NodeJS.Signals>();
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(1);
-    stopping = true;
+    if (seen.has(signal)) {
+      log.warn({ signal }, "second signal, exiting now");
+      process.exit(1);
+    }
+    const first = seen.size === 0;
+    seen.add(signal);
+    if (!first) return;
     log.info({ signal }, "stopping");
     setTimeout(() => {
-      log.error("stop took too long, exiting");
+      log.error({ deadlineMs }, "stop took too long, exiting");
       process.exit(1);
     }, deadlineMs).unref();
     stop().then(
-      () => process.exit(0),
+      () => {
+        log.info("stopped");
+        process.exit(0);
+      },
       (err: unknown) => {
         log.error({ err }, "stop failed");
         process.exit(1);

@@ -10,6 +10,7 @@ import {
 import { AccountsServiceClient } from "../gen/flock/accounts/v1/accounts.js";
 import { GraphServiceClient } from "../gen/flock/graph/v1/graph.js";
 import { PostsServiceClient } from "../gen/flock/posts/v1/posts.js";
+import type { GrpcDial } from "../ops/tls.js";
 import { FlockError } from "../shared/errors.js";
 import { AUTHORIZATION, REQUEST_ID } from "./handler.js";
 
@@ -26,6 +27,9 @@ export interface CallContext {
   requestId?: string;
 }
 
+/** Reports each finished call: full method path, status code, seconds (src/ops/metrics.ts). */
+export type CallObserver = (path: string, code: number, seconds: number) => void;
+
 /**
  * Client-side load balancing: round robin over every backend address, skipping ones
  * that are down. A call refused with UNAVAILABLE (backend gone, or its store without
@@ -35,6 +39,12 @@ export interface CallContext {
 const SERVICE_CONFIG = JSON.stringify({
   loadBalancingConfig: [{ round_robin: {} }],
   methodConfig: [
+    {
+      // A signup re-sent by gRPC would hash the password with a new salt and find "its" name
+      // taken: it is not retried here (an exact method entry overrides the default below).
+      // CreatePost is retried safely because the web tier always sends an idempotency key.
+      name: [{ service: "flock.accounts.v1.AccountsService", method: "CreateAccount" }],
+    },
     {
       name: [{}],
       retryPolicy: {
@@ -60,12 +70,17 @@ export class BackendClients {
   readonly graph: GraphServiceClient;
   readonly posts: PostsServiceClient;
   private readonly channel: Channel;
+  /** Set by whoever keeps metrics for this process. */
+  observe: CallObserver | undefined;
 
   constructor(
-    addresses: readonly string[],
+    readonly addresses: readonly string[],
     private readonly timeoutMs: number,
+    /** TLS and channel options (GRPC_TLS_*); plain text when omitted. */
+    readonly dial: GrpcDial = { credentials: credentials.createInsecure(), options: {} },
   ) {
-    this.channel = new Channel(backendTarget(addresses), credentials.createInsecure(), {
+    this.channel = new Channel(backendTarget(addresses), dial.credentials, {
+      ...dial.options,
       "grpc.service_config": SERVICE_CONFIG,
       "grpc.keepalive_time_ms": 10_000,
       "grpc.keepalive_timeout_ms": 5_000,
@@ -82,13 +97,24 @@ export class BackendClients {
    * Calls one unary method with a deadline. Failures reject with a FlockError that keeps
    * the gRPC status and message, so callers map one error type.
    */
-  call<Req, Res>(client: Client, method: UnaryMethod<Req, Res>, request: Req, context: CallContext = {}): Promise<Res> {
+  call<Req, Res>(
+    client: Client,
+    method: UnaryMethod<Req, Res>,
+    request: Req,
+    context: CallContext = {},
+  ): Promise<Res> {
     const metadata = new Metadata();
     if (context.token) metadata.set(AUTHORIZATION, `Bearer ${context.token}`);
     if (context.requestId) metadata.set(REQUEST_ID, context.requestId);
+    // While no backend is connected (one restarting, the other just closed) a call waits for
+    // one, within its deadline, instead of failing at once.
+    metadata.setOptions({ waitForReady: true });
     const deadline = Date.now() + this.timeoutMs;
+    const started = performance.now();
+    const observe = this.observe;
     return new Promise((resolve, reject) => {
       method.call(client, request, metadata, { deadline }, (error, response) => {
+        observe?.(methodPath(method), error ? error.code : 0, (performance.now() - started) / 1000);
         if (error) reject(toFlockError(error));
         else resolve(response);
       });
@@ -103,7 +129,17 @@ export class BackendClients {
   }
 }
 
+/** grpc-js puts each method's definition (with its path) on the client's method function. */
+function methodPath(method: unknown): string {
+  const path = (method as { path?: unknown }).path;
+  return typeof path === "string" ? path : "unknown";
+}
+
 function toFlockError(error: ServiceError): FlockError {
   const retryAfter = Number(error.metadata?.get("retry-after")[0]);
-  return new FlockError(error.code, error.details || error.message, Number.isFinite(retryAfter) ? retryAfter : undefined);
+  return new FlockError(
+    error.code,
+    error.details || error.message,
+    Number.isFinite(retryAfter) ? retryAfter : undefined,
+  );
 }

@@ -35,8 +35,12 @@ export function remoteFollowGraph(clients: BackendClients): FollowGraph {
       (await clients.call(clients.graph, clients.graph.getRelationship, { follower, followee })).following,
     followedAmong: async (follower, candidates) =>
       new Set(
-        (await clients.call(clients.graph, clients.graph.followedAmong, { follower, candidates: [...candidates] }))
-          .followed,
+        (
+          await clients.call(clients.graph, clients.graph.followedAmong, {
+            follower,
+            candidates: [...candidates],
+          })
+        ).followed,
       ),
     followersPage: async (user, after, limit) => {
       // Backends share the cursor format, so one may hand another a position directly.
@@ -57,4 +61,3 @@ export function remoteFeedSync(clients: BackendClients): FeedSync {
     },
   };
 }
-

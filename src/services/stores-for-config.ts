@@ -1,4 +1,5 @@
 import type { FlockConfig } from "../config.js";
+import { etcdCredentials } from "../ops/tls.js";
 import { etcdStores, memoryStores, type StoreFactory } from "./stores.js";
 
 /** The stores a backend process opens, as its configuration says. */
@@ -8,5 +9,6 @@ export function storesFor(config: FlockConfig): StoreFactory {
     endpoints: config.etcdEndpoints,
     prefix: config.etcdPrefix,
     timeoutMs: config.etcdTimeoutMs,
+    credentials: etcdCredentials(config.etcdTls),
   });
 }

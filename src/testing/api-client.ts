@@ -41,9 +41,11 @@ export class ApiClient {
   /** Signs up and logs in; throws unless both succeed. */
   async newUser(username: string, password = "correct horse battery"): Promise<string> {
     const created = await this.signup(username, password);
-    if (created.status !== 201) throw new Error(`signup ${username}: ${created.status} ${JSON.stringify(created.body)}`);
+    if (created.status !== 201)
+      throw new Error(`signup ${username}: ${created.status} ${JSON.stringify(created.body)}`);
     const session = await this.login(username, password);
-    if (session.status !== 201) throw new Error(`login ${username}: ${session.status} ${JSON.stringify(session.body)}`);
+    if (session.status !== 201)
+      throw new Error(`login ${username}: ${session.status} ${JSON.stringify(session.body)}`);
     return session.body.token;
   }
 

@@ -23,14 +23,20 @@ export interface InProcessFlock {
  * `backends` backend replicas sharing one set of memory stores (standing in for the
  * replicated store) and `webs` web replicas balancing over all backends.
  */
-export async function startInProcessFlock(options: { backends?: number; webs?: number } = {}): Promise<InProcessFlock> {
+export async function startInProcessFlock(
+  options: { backends?: number; webs?: number } = {},
+): Promise<InProcessFlock> {
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const stores = {
     accounts: new MemoryAccountsStorage(),
     graph: new MemoryGraphStorage(),
     posts: new MemoryPostsStorage(),
   };
-  const shared: StoreFactory = { accounts: () => stores.accounts, graph: () => stores.graph, posts: () => stores.posts };
+  const shared: StoreFactory = {
+    accounts: () => stores.accounts,
+    graph: () => stores.graph,
+    posts: () => stores.posts,
+  };
   const backends: RunningBackend[] = [];
   const webs: Awaited<ReturnType<typeof buildWebApp>>[] = [];
   const clients: BackendClients[] = [];

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import type { Post } from "../gen/flock/posts/v1/posts.js";
 import type { WebContext } from "./context.js";
@@ -23,7 +24,12 @@ export interface Profile {
 }
 
 export function presentPost(post: Post): PostView {
-  return { id: post.id, author: post.author, text: post.text, createdAt: new Date(post.createdAtMs).toISOString() };
+  return {
+    id: post.id,
+    author: post.author,
+    text: post.text,
+    createdAt: new Date(post.createdAtMs).toISOString(),
+  };
 }
 
 /**
@@ -39,7 +45,8 @@ export function flock(ctx: WebContext, request: FastifyRequest) {
 
   return {
     createAccount: async (username: string, password: string) =>
-      (await backend.call(backend.accounts, backend.accounts.createAccount, { username, password }, anon)).username,
+      (await backend.call(backend.accounts, backend.accounts.createAccount, { username, password }, anon))
+        .username,
 
     login: (username: string, password: string) =>
       backend.call(
@@ -66,16 +73,30 @@ export function flock(ctx: WebContext, request: FastifyRequest) {
     },
 
     isFollowing: async (follower: string, followee: string) =>
-      (await backend.call(backend.graph, backend.graph.getRelationship, { follower, followee }, anon)).following,
+      (await backend.call(backend.graph, backend.graph.getRelationship, { follower, followee }, anon))
+        .following,
 
+    /**
+     * Without a key from the client, one is made per request: a call gRPC re-sends (after an
+     * UNAVAILABLE whose outcome is unknown) then finds the post it made instead of a second.
+     */
     createPost: async (token: string, text: string, idempotencyKey = "") =>
-      presentPost(await backend.call(backend.posts, backend.posts.createPost, { text, idempotencyKey }, as(token))),
+      presentPost(
+        await backend.call(
+          backend.posts,
+          backend.posts.createPost,
+          { text, idempotencyKey: idempotencyKey || `auto-${randomUUID()}` },
+          as(token),
+        ),
+      ),
 
     feed: async (token: string, limit: number, cursor: string): Promise<Page<PostView>> =>
       postPage(await backend.call(backend.posts, backend.posts.getFeed, { limit, cursor }, as(token))),
 
     userPosts: async (username: string, limit: number, cursor: string): Promise<Page<PostView>> =>
-      postPage(await backend.call(backend.posts, backend.posts.listUserPosts, { username, limit, cursor }, anon)),
+      postPage(
+        await backend.call(backend.posts, backend.posts.listUserPosts, { username, limit, cursor }, anon),
+      ),
 
     /** NOT_FOUND when the user does not exist. */
     profile: async (username: string): Promise<Profile> => {
@@ -84,17 +105,27 @@ export function flock(ctx: WebContext, request: FastifyRequest) {
         backend.call(backend.graph, backend.graph.getCounts, { username }, anon),
         backend.call(backend.posts, backend.posts.countUserPosts, { username }, anon),
       ]);
-      return { username: account.username, followers: counts.followers, following: counts.following, posts: posts.count };
+      return {
+        username: account.username,
+        followers: counts.followers,
+        following: counts.following,
+        posts: posts.count,
+      };
     },
 
     following: async (username: string, limit: number, cursor: string): Promise<Page<string>> =>
-      userPage(await backend.call(backend.graph, backend.graph.listFollowing, { username, limit, cursor }, anon)),
+      userPage(
+        await backend.call(backend.graph, backend.graph.listFollowing, { username, limit, cursor }, anon),
+      ),
 
     followers: async (username: string, limit: number, cursor: string): Promise<Page<string>> =>
-      userPage(await backend.call(backend.graph, backend.graph.listFollowers, { username, limit, cursor }, anon)),
+      userPage(
+        await backend.call(backend.graph, backend.graph.listFollowers, { username, limit, cursor }, anon),
+      ),
 
     searchUsers: async (prefix: string, limit: number) =>
-      (await backend.call(backend.accounts, backend.accounts.searchAccounts, { prefix, limit }, anon)).usernames,
+      (await backend.call(backend.accounts, backend.accounts.searchAccounts, { prefix, limit }, anon))
+        .usernames,
   };
 }
 
