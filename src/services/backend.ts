@@ -88,10 +88,16 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
   const posts = postsStore
     ? new PostsService(
         postsStore,
-        { auth, graph: graph ?? remoteFollowGraph(peer()) },
+        {
+          auth,
+          graph: graph ?? remoteFollowGraph(peer()),
+          onDeliveryError: (entry, err) =>
+            log.warn({ postId: entry.id, err: String(err) }, "delivery failed; the sweeper will retry"),
+        },
         { ...DEFAULT_POSTS_OPTIONS, ...options.posts },
       )
     : undefined;
+  posts?.delivery.startSweeper();
   if (graph) graph.deps.feed = posts ?? remoteFeedSync(peer());
 
   const hosted: [ServiceDefinition, UntypedServiceImplementation][] = [];
@@ -131,6 +137,10 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
       // running ones finish here; past the deadline they are cancelled.
       ops.beginShutdown();
       await shutdownServer(server, options.shutdownTimeoutMs ?? 8_000);
+      // Deliveries still running finish here (or, past the process's stop deadline, are
+      // left to another backend's sweeper: their posts stay noted as undelivered).
+      posts?.delivery.stopSweeper();
+      await posts?.delivery.settled();
       peers?.close();
       await Promise.all([accountsStore?.close(), graphStore?.close(), postsStore?.close()]);
       await ops.close();

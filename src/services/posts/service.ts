@@ -3,23 +3,31 @@ import { decodeCursor, encodeCursor } from "../../shared/cursor.js";
 import type { Authenticator, FeedSync, FollowGraph } from "../../shared/deps.js";
 import { invalid } from "../../shared/errors.js";
 import { isPostId, newPostId } from "../../shared/ids.js";
-import { isValidUsername, normalizeLimit, normalizePostText, normalizeUsername } from "../../shared/validation.js";
+import {
+  isValidUsername,
+  normalizeLimit,
+  normalizePostText,
+  normalizeUsername,
+} from "../../shared/validation.js";
+import { Delivery, type DeliveryOptions } from "./delivery.js";
 import type { FeedEntry, PostRecord, PostsStorage } from "./storage.js";
 
 export interface PostsDeps {
   auth: Authenticator;
   graph: FollowGraph;
+  /** Told about deliveries that failed (the sweeper retries them). */
+  onDeliveryError?: (entry: FeedEntry, err: unknown) => void;
 }
 
-export interface PostsOptions {
+export interface PostsOptions extends DeliveryOptions {
   /** How many of an author's latest posts a new follower's feed receives. */
   backfillCount: number;
-  /** Followers read (and fanned out to) per step while delivering a post. */
-  fanOutBatch: number;
   /** Feed entries read per step; entries by authors no longer followed are skipped. */
   feedReadBatch: number;
   /** Steps a feed page may take before it returns what it has. */
   maxFeedSteps: number;
+  /** Undelivered posts a feed read looks at (more are only pending while delivery is behind). */
+  pendingReadLimit: number;
 }
 
 export const DEFAULT_POSTS_OPTIONS: PostsOptions = {
@@ -27,6 +35,10 @@ export const DEFAULT_POSTS_OPTIONS: PostsOptions = {
   fanOutBatch: 100,
   feedReadBatch: 50,
   maxFeedSteps: 8,
+  pendingReadLimit: 200,
+  sweepIntervalMs: 1000,
+  sweepAfterMs: 5000,
+  sweepBatch: 20,
 };
 
 export interface PostPage {
@@ -37,17 +49,24 @@ export interface PostPage {
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
- * Posts and feeds. Feeds are fanned out on write: a new post's id lands in every
- * follower's feed before the post is acknowledged. Reads filter by the follows of
- * this moment, so an unfollow takes effect at once even before its cleanup finishes.
+ * Posts and feeds. Feeds are fanned out on write, after the acknowledgement: a post is
+ * stored with an "undelivered" note in one transaction, then delivered into every follower's
+ * feed in the background (see delivery.ts), so writing costs the same for 10 or 10,000
+ * followers. A feed read merges the reader's feed with still-undelivered posts of authors
+ * they follow, so a post is visible from the moment it is acknowledged. Reads filter by the
+ * follows of this moment, so an unfollow takes effect at once even before its cleanup finishes.
  */
 export class PostsService implements FeedSync {
+  readonly delivery: Delivery;
+
   constructor(
     private readonly storage: PostsStorage,
     private readonly deps: PostsDeps,
     private readonly options: PostsOptions = DEFAULT_POSTS_OPTIONS,
     private readonly clock: Clock = systemClock,
-  ) {}
+  ) {
+    this.delivery = new Delivery(storage, deps.graph, options, () => clock.now(), deps.onDeliveryError);
+  }
 
   async createPost(token: string, rawText: unknown, idempotencyKey = ""): Promise<PostRecord> {
     const author = await this.deps.auth.authenticate(token);
@@ -60,7 +79,7 @@ export class PostsService implements FeedSync {
       { id: newPostId(now), author, text, createdAtMs: now },
       idempotencyKey || undefined,
     );
-    await this.fanOut(post);
+    void this.delivery.start({ id: post.id, author: post.author });
     return post;
   }
 
@@ -68,16 +87,27 @@ export class PostsService implements FeedSync {
     const reader = await this.deps.auth.authenticate(token);
     const limit = normalizeLimit(rawLimit);
     let before = decodeCursor(cursor, isPostId);
+    const pending = await this.storage.listUndelivered(this.options.pendingReadLimit);
     const kept: FeedEntry[] = [];
     let exhausted = false;
     for (let step = 0; step < this.options.maxFeedSteps && kept.length <= limit && !exhausted; step++) {
       const batch = Math.max(this.options.feedReadBatch, limit + 1);
       const entries = await this.storage.readFeed(reader, before, batch);
       exhausted = entries.length < batch;
-      if (entries.length === 0) break;
-      const followed = await this.deps.graph.followedAmong(reader, [...new Set(entries.map((e) => e.author))]);
-      kept.push(...entries.filter((e) => followed.has(e.author)));
-      before = entries[entries.length - 1]!.id;
+      // This step covers ids in (floor, before); older ones are the next step's.
+      const floor = exhausted ? undefined : entries[entries.length - 1]!.id;
+      const candidates = newestFirstUnique([
+        ...entries,
+        ...pending.filter(
+          (p) => (before === undefined || p.id < before) && (floor === undefined || p.id > floor),
+        ),
+      ]);
+      if (candidates.length === 0) break;
+      const followed = await this.deps.graph.followedAmong(reader, [
+        ...new Set(candidates.map((e) => e.author)),
+      ]);
+      kept.push(...candidates.filter((e) => followed.has(e.author)));
+      before = floor ?? candidates[candidates.length - 1]!.id;
     }
     const page = kept.slice(0, limit);
     const posts = await this.storage.getPosts(page.map((e) => e.id));
@@ -86,7 +116,11 @@ export class PostsService implements FeedSync {
     return { posts, nextCursor: more && lastId ? encodeCursor(lastId) : "" };
   }
 
-  async listUserPosts(rawUser: unknown, rawLimit: number | undefined, cursor: string | undefined): Promise<PostPage> {
+  async listUserPosts(
+    rawUser: unknown,
+    rawLimit: number | undefined,
+    cursor: string | undefined,
+  ): Promise<PostPage> {
     const author = normalizeUsername(rawUser);
     const limit = normalizeLimit(rawLimit);
     const before = decodeCursor(cursor, isPostId);
@@ -101,7 +135,8 @@ export class PostsService implements FeedSync {
 
   /** Idempotent: driven by the follow fact as stored now, whoever calls and however often. */
   async syncFeedWithFollow(reader: string, author: string): Promise<void> {
-    if (!isValidUsername(reader) || !isValidUsername(author)) throw invalid("reader and author must be usernames");
+    if (!isValidUsername(reader) || !isValidUsername(author))
+      throw invalid("reader and author must be usernames");
     if (await this.deps.graph.isFollowing(reader, author)) {
       const recent = await this.storage.listAuthorPosts(author, undefined, this.options.backfillCount);
       await this.storage.addToFeed(
@@ -112,16 +147,10 @@ export class PostsService implements FeedSync {
       await this.storage.removeAuthorFromFeed(reader, author);
     }
   }
+}
 
-  /** Delivers a post to every follower's feed, a batch of followers at a time. */
-  private async fanOut(post: PostRecord): Promise<void> {
-    const entry = { id: post.id, author: post.author };
-    let after: string | undefined;
-    for (;;) {
-      const followers = await this.deps.graph.followersPage(post.author, after, this.options.fanOutBatch);
-      if (followers.length > 0) await this.storage.fanOut(followers, entry);
-      if (followers.length < this.options.fanOutBatch) return;
-      after = followers[followers.length - 1];
-    }
-  }
+/** Entries sorted newest first, each post once. */
+function newestFirstUnique(entries: FeedEntry[]): FeedEntry[] {
+  const byId = new Map(entries.map((e) => [e.id, e]));
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }

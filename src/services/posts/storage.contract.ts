@@ -63,6 +63,21 @@ export function postsStorageContract(name: string, makeStorage: () => Promise<Po
       assert.deepEqual(await storage.listAuthorPosts("alice", undefined, 10), [winner]);
     });
 
+    it("notes every new post as undelivered until it is marked delivered", async () => {
+      const [a, b] = [post("alice", 1, "a"), post("bob", 2, "b")];
+      await storage.createPost(b);
+      await storage.createPost(a);
+      await storage.createPost({ ...a, text: "a retried create" });
+      assert.deepEqual(await storage.listUndelivered(10), [
+        { id: a.id, author: "alice" },
+        { id: b.id, author: "bob" },
+      ]);
+      assert.deepEqual(await storage.listUndelivered(1), [{ id: a.id, author: "alice" }]);
+      await storage.markDelivered(a.id);
+      await storage.markDelivered(a.id);
+      assert.deepEqual(await storage.listUndelivered(10), [{ id: b.id, author: "bob" }]);
+    });
+
     it("gets posts in the order asked, skipping missing ids", async () => {
       const [a, b, c] = [post("alice", 1, "a"), post("bob", 2, "b"), post("alice", 3, "c")];
       for (const p of [a, b, c]) await storage.createPost(p);

@@ -15,10 +15,15 @@ export interface FeedEntry {
  */
 export interface PostsStorage {
   /**
-   * Stores a post exactly once. When `idempotencyKey` was used by the same author before,
-   * or a post with the same id exists, returns the stored post and writes nothing.
+   * Stores a post exactly once, together (atomically) with a note that it still has to be
+   * delivered to its author's followers' feeds. When `idempotencyKey` was used by the same
+   * author before, or a post with the same id exists, returns the stored post and writes nothing.
    */
   createPost(post: PostRecord, idempotencyKey?: string): Promise<PostRecord>;
+  /** Up to `limit` posts not yet marked delivered, oldest first. */
+  listUndelivered(limit: number): Promise<FeedEntry[]>;
+  /** Marks a post delivered to every follower's feed. Idempotent. */
+  markDelivered(id: string): Promise<void>;
   /** The posts with these ids that exist, in the order asked. */
   getPosts(ids: readonly string[]): Promise<PostRecord[]>;
   /** Up to `limit` of an author's posts, newest first, strictly older than `before`. */

@@ -12,6 +12,8 @@
  *   posts     v1/post/<postId>                        PostRecord
  *             v1/byauthor/<author>/<newestFirst(id)>  empty: the author's timeline
  *             v1/idem/<author>/<idempotencyKey>       postId the key first created
+ *             v1/undelivered/<postId>                 author: written with the post, deleted once
+ *                                                     it is in every follower's feed
  *             v1/feed/<reader>/<newestFirst(id)>      author: the reader's feed
  *             v1/feedby/<reader>/<author>/<postId>    empty: lets an unfollow find that author's entries
  *
@@ -78,6 +80,12 @@ export class KeyLayout {
   }
   idempotency(author: string, idempotencyKey: string): string {
     return `${this.root}idem/${author}/${idempotencyKey}`;
+  }
+  undelivered(postId: string): string {
+    return `${this.undeliveredPosts()}${postId}`;
+  }
+  undeliveredPosts(): string {
+    return `${this.root}undelivered/`;
   }
   feedEntry(reader: string, postId: string): string {
     return `${this.feedOf(reader)}${newestFirst(postId)}`;

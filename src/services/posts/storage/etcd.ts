@@ -9,7 +9,13 @@ import {
   putOp,
   type EtcdStorageOptions,
 } from "../../../storage/etcd/client.js";
-import { keyAfter, lastSegment, newestFirst, postIdOfTimelineKey, prefixEnd } from "../../../storage/etcd/keys.js";
+import {
+  keyAfter,
+  lastSegment,
+  newestFirst,
+  postIdOfTimelineKey,
+  prefixEnd,
+} from "../../../storage/etcd/keys.js";
 import type { FeedEntry, PostsStorage } from "../storage.js";
 
 /** Feed entries removed per step of an unfollow cleanup: two deletes each, one txn per step. */
@@ -41,6 +47,7 @@ export class EtcdPostsStorage implements PostsStorage {
       success: [
         putOp(postKey, PostRecord.encode(post).finish()),
         putOp(keys.authorPost(post.author, post.id), ""),
+        putOp(keys.undelivered(post.id), post.author),
         ...(idemKey ? [putOp(idemKey, post.id)] : []),
       ],
       failure: [getOp(postKey), ...(idemKey ? [getOp(idemKey)] : [])],
@@ -58,6 +65,17 @@ export class EtcdPostsStorage implements PostsStorage {
     throw new Error(
       `post ${post.id}: create refused, yet neither the post nor its idempotency key's post exists`,
     );
+  }
+
+  async listUndelivered(limit: number): Promise<FeedEntry[]> {
+    if (limit <= 0) return [];
+    const prefix = this.etcd.keys.undeliveredPosts();
+    const found = await this.etcd.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix), limit });
+    return found.kvs.map((kv) => ({ id: lastSegment(kv.key.toString()), author: kv.value.toString() }));
+  }
+
+  async markDelivered(id: string): Promise<void> {
+    await this.etcd.txn({ success: [deleteOp(this.etcd.keys.undelivered(id))] });
   }
 
   /** One txn of gets (per MAX_TXN_OPS ids), in the order asked. */

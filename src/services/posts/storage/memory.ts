@@ -12,6 +12,7 @@ export class MemoryPostsStorage implements PostsStorage {
   /** reader → post ids in their feed; the author of each id is in `posts`. */
   private readonly feeds = new Map<string, SortedSet>();
   private readonly feedAuthors = new Map<string, string>();
+  private readonly undelivered = new SortedSet();
 
   async createPost(post: PostRecord, idempotencyKey?: string): Promise<PostRecord> {
     const keyName = idempotencyKey ? `${post.author}/${idempotencyKey}` : undefined;
@@ -21,7 +22,18 @@ export class MemoryPostsStorage implements PostsStorage {
     this.posts.set(post.id, { ...post });
     sortedSetFor(this.byAuthor, post.author).add(post.id);
     if (keyName) this.idempotency.set(keyName, post.id);
+    this.undelivered.add(post.id);
     return { ...post };
+  }
+
+  async listUndelivered(limit: number): Promise<FeedEntry[]> {
+    return this.undelivered
+      .ascendingAfter(undefined, limit)
+      .map((id) => ({ id, author: this.posts.get(id)!.author }));
+  }
+
+  async markDelivered(id: string): Promise<void> {
+    this.undelivered.delete(id);
   }
 
   async getPosts(ids: readonly string[]): Promise<PostRecord[]> {
