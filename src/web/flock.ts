@@ -98,6 +98,11 @@ export function flock(ctx: WebContext, request: FastifyRequest) {
         await backend.call(backend.posts, backend.posts.listUserPosts, { username, limit, cursor }, anon),
       ),
 
+    /** Resolves when the user exists; NOT_FOUND otherwise. */
+    requireUser: async (username: string) => {
+      await backend.call(backend.accounts, backend.accounts.getAccount, { username }, anon);
+    },
+
     /** NOT_FOUND when the user does not exist. */
     profile: async (username: string): Promise<Profile> => {
       const [account, counts, posts] = await Promise.all([

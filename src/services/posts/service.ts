@@ -84,11 +84,15 @@ export class PostsService implements FeedSync {
   }
 
   async getFeed(token: string, rawLimit: number | undefined, cursor: string | undefined): Promise<PostPage> {
+    // Undelivered posts do not depend on the reader: read them while the token is checked.
+    const pendingRead = this.storage.listUndelivered(this.options.pendingReadLimit);
+    pendingRead.catch(() => undefined);
     const reader = await this.deps.auth.authenticate(token);
     const limit = normalizeLimit(rawLimit);
     let before = decodeCursor(cursor, isPostId);
-    const pending = await this.storage.listUndelivered(this.options.pendingReadLimit);
+    const pending = await pendingRead;
     const kept: FeedEntry[] = [];
+    let prefetched: Promise<PostRecord[]> | undefined;
     let exhausted = false;
     for (let step = 0; step < this.options.maxFeedSteps && kept.length <= limit && !exhausted; step++) {
       const batch = Math.max(this.options.feedReadBatch, limit + 1);
@@ -103,6 +107,9 @@ export class PostsService implements FeedSync {
         ),
       ]);
       if (candidates.length === 0) break;
+      // Usually every entry is by someone still followed: fetch the first page of posts
+      // while that is checked, instead of after.
+      prefetched ??= this.storage.getPosts(candidates.slice(0, limit).map((e) => e.id));
       const followed = await this.deps.graph.followedAmong(reader, [
         ...new Set(candidates.map((e) => e.author)),
       ]);
@@ -110,10 +117,24 @@ export class PostsService implements FeedSync {
       before = floor ?? candidates[candidates.length - 1]!.id;
     }
     const page = kept.slice(0, limit);
-    const posts = await this.storage.getPosts(page.map((e) => e.id));
+    const posts = await this.postsInOrder(
+      page.map((e) => e.id),
+      (await prefetched) ?? [],
+    );
     const more = kept.length > limit || !exhausted;
     const lastId = page.length > 0 ? page[page.length - 1]!.id : before;
     return { posts, nextCursor: more && lastId ? encodeCursor(lastId) : "" };
+  }
+
+  /** The posts with these ids, in order, reading only those not already at hand. */
+  private async postsInOrder(ids: string[], atHand: PostRecord[]): Promise<PostRecord[]> {
+    const byId = new Map(atHand.map((p) => [p.id, p]));
+    const missing = ids.filter((id) => !byId.has(id));
+    if (missing.length > 0) for (const p of await this.storage.getPosts(missing)) byId.set(p.id, p);
+    return ids.flatMap((id) => {
+      const post = byId.get(id);
+      return post ? [post] : [];
+    });
   }
 
   async listUserPosts(

@@ -17,7 +17,7 @@ export function userRoutes(app: FastifyInstance, ctx: WebContext): void {
     const username = pathUsername(request.params.username);
     const { limit, cursor } = pageQuery(request.query);
     const api = flock(ctx, request);
-    const [, page] = await Promise.all([api.profile(username), api.userPosts(username, limit, cursor)]);
+    const [, page] = await Promise.all([api.requireUser(username), api.userPosts(username, limit, cursor)]);
     return { posts: page.items, nextCursor: page.nextCursor };
   });
 
