@@ -129,6 +129,31 @@ describe("post delivery after the acknowledgement", () => {
     await heldPosts.delivery.settled();
   });
 
+  it("trims followers' feeds back to the cap as it delivers", async () => {
+    const clock = new FakeClock();
+    const { graph, postsStore, user, accounts } = await setup();
+    const capped = new PostsService(
+      postsStore,
+      { auth: accounts, graph },
+      { ...DEFAULT_POSTS_OPTIONS, feedCap: 3, trimRate: 1 },
+      clock,
+    );
+    graph.deps.feed = capped;
+    const author = await user("author");
+    const reader = await user("reader");
+    await graph.follow(reader, "author");
+    const made: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      clock.ms += 1;
+      made.push((await capped.createPost(author, `post ${i}`)).id);
+      await capped.delivery.settled();
+    }
+    assert.deepEqual(
+      (await postsStore.readFeed("reader", undefined, 100)).map((e) => e.id),
+      made.slice(-3).reverse(),
+    );
+  });
+
   it("lets a sweeper finish a delivery whose first deliverer died", async () => {
     const { clock, gated, graph, posts, postsStore, user } = await setup();
     gated.open();

@@ -11,6 +11,10 @@ export interface DeliveryOptions {
   sweepAfterMs: number;
   /** Undelivered posts taken per sweep. */
   sweepBatch: number;
+  /** Entries a feed keeps; older ones are trimmed away (a feed is a recent window, like any timeline). */
+  feedCap: number;
+  /** Share of deliveries after which a follower's feed is trimmed, so trimming costs little per post. */
+  trimRate: number;
 }
 
 /**
@@ -86,8 +90,15 @@ export class Delivery {
       // Read the next page of followers while this page's feed entries are written.
       if (followers.length === batch) page = this.graph.followersPage(entry.author, last, batch);
       if (followers.length > 0) await this.storage.fanOut(followers, entry);
+      await this.trimSome(followers);
       if (followers.length < batch) break;
     }
     await this.storage.markDelivered(entry.id);
+  }
+
+  /** Trims the feeds of a random share of these readers back to feedCap entries. */
+  private async trimSome(readers: readonly string[]): Promise<void> {
+    const chosen = readers.filter(() => Math.random() < this.options.trimRate);
+    await Promise.all(chosen.map((reader) => this.storage.trimFeed(reader, this.options.feedCap)));
   }
 }

@@ -39,6 +39,8 @@ export const DEFAULT_POSTS_OPTIONS: PostsOptions = {
   sweepIntervalMs: 1000,
   sweepAfterMs: 5000,
   sweepBatch: 20,
+  feedCap: 1000,
+  trimRate: 0.02,
 };
 
 export interface PostPage {

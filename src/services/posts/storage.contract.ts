@@ -156,6 +156,34 @@ export function postsStorageContract(name: string, makeStorage: () => Promise<Po
       assert.deepEqual(await storage.readFeed("bo", undefined, 4), []);
     });
 
+    it("trims a feed to its newest entries, with their by-author index", async () => {
+      const posts = Array.from({ length: 150 }, (_, i) => post(i % 2 ? "alice" : "bob", 1000 + i, `p${i}`));
+      for (const p of posts) await storage.createPost(p);
+      await storage.addToFeed(
+        "reader",
+        posts.map((p) => ({ id: p.id, author: p.author })),
+      );
+      await storage.trimFeed("reader", 200);
+      assert.equal(
+        (await storage.readFeed("reader", undefined, 1000)).length,
+        150,
+        "under the cap: untouched",
+      );
+      await storage.trimFeed("reader", 5);
+      await storage.trimFeed("reader", 5);
+      const expected = posts
+        .slice(-5)
+        .reverse()
+        .map((p) => ({ id: p.id, author: p.author }));
+      assert.deepEqual(await storage.readFeed("reader", undefined, 1000), expected);
+      // What is left still comes out by author.
+      await storage.removeAuthorFromFeed("reader", "alice");
+      assert.deepEqual(
+        await storage.readFeed("reader", undefined, 1000),
+        expected.filter((e) => e.author === "bob"),
+      );
+    });
+
     it("removes one author from a feed, leaving other authors and other readers intact", async () => {
       const alices: FeedEntry[] = [];
       for (let i = 0; i < 70; i++) alices.push({ id: postId(2000 + i), author: "alice" });

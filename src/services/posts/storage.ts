@@ -36,6 +36,11 @@ export interface PostsStorage {
   fanOut(readers: readonly string[], entry: FeedEntry): Promise<void>;
   /** Up to `limit` entries of a reader's feed, newest first, strictly older than `before`. */
   readFeed(reader: string, before: string | undefined, limit: number): Promise<FeedEntry[]>;
+  /**
+   * Keeps only the newest `keep` entries of a reader's feed, removing older ones (both
+   * indexes) so feeds do not grow without bound. Idempotent.
+   */
+  trimFeed(reader: string, keep: number): Promise<void>;
   /** Removes every entry by `author` from `reader`'s feed. Idempotent. */
   removeAuthorFromFeed(reader: string, author: string): Promise<void>;
 

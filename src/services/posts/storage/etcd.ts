@@ -114,6 +114,37 @@ export class EtcdPostsStorage implements PostsStorage {
     return found.map((kv) => ({ id: postIdOfTimelineKey(kv.key.toString()), author: kv.value.toString() }));
   }
 
+  /**
+   * Counts the feed (count-only), and only when it is over `keep` finds the first entry past
+   * the newest `keep` (keys only) and deletes from there on in bounded batches, with their
+   * by-author mirrors (the entry's value names the author).
+   */
+  async trimFeed(reader: string, keep: number): Promise<void> {
+    const { keys } = this.etcd;
+    const prefix = keys.feedOf(reader);
+    const all = { key: Buffer.from(prefix), range_end: prefixEnd(prefix) };
+    const counted = await this.etcd.range({ ...all, count_only: true });
+    if (Number(counted.count) <= keep) return;
+    const newest = await this.etcd.range({ ...all, limit: keep, keys_only: true });
+    const lastKept = newest.kvs[newest.kvs.length - 1];
+    let from = lastKept ? keyAfter(lastKept.key.toString()) : Buffer.from(prefix);
+    for (;;) {
+      const older = await this.etcd.range({ key: from, range_end: all.range_end, limit: REMOVE_BATCH });
+      if (older.kvs.length === 0) return;
+      await this.etcd.txn({
+        success: older.kvs.flatMap((kv) => {
+          const id = postIdOfTimelineKey(kv.key.toString());
+          return [
+            deleteOp(kv.key.toString()),
+            deleteOp(keys.feedEntryByAuthor(reader, kv.value.toString(), id)),
+          ];
+        }),
+      });
+      if (!older.more) return;
+      from = keyAfter(older.kvs[older.kvs.length - 1]!.key.toString());
+    }
+  }
+
   /** Bounded steps: read a batch of this author's entries via the by-author index, delete them, repeat. */
   async removeAuthorFromFeed(reader: string, author: string): Promise<void> {
     const { keys } = this.etcd;

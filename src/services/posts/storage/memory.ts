@@ -70,6 +70,14 @@ export class MemoryPostsStorage implements PostsStorage {
     return ids.map((id) => ({ id, author: this.feedAuthors.get(id)! }));
   }
 
+  async trimFeed(reader: string, keep: number): Promise<void> {
+    const feed = this.feeds.get(reader);
+    if (!feed || feed.size <= keep) return;
+    const newest = feed.descendingBefore(undefined, keep);
+    const oldestKept = newest[newest.length - 1];
+    for (const id of feed.descendingBefore(oldestKept, Infinity)) feed.delete(id);
+  }
+
   async removeAuthorFromFeed(reader: string, author: string): Promise<void> {
     const feed = this.feeds.get(reader);
     if (!feed) return;
