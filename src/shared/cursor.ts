@@ -13,9 +13,13 @@ export function encodeCursor(position: string): string {
 }
 
 /** Returns the position inside a cursor, or undefined for an empty cursor. */
-export function decodeCursor(cursor: string | undefined, isValidPosition: (p: string) => boolean): string | undefined {
+export function decodeCursor(
+  cursor: string | undefined,
+  isValidPosition: (p: string) => boolean,
+): string | undefined {
   if (cursor === undefined || cursor === "") return undefined;
-  if (cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid("cursor is malformed");
+  if (cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor))
+    throw invalid("cursor is malformed");
   const decoded = Buffer.from(cursor, "base64url").toString("utf8");
   if (!decoded.startsWith(CURSOR_PREFIX)) throw invalid("cursor is malformed");
   const position = decoded.slice(CURSOR_PREFIX.length);

@@ -213,7 +213,10 @@ describe("JSON API", () => {
           body,
         });
       assert.equal((await raw("{not json", "application/json")).status, 400);
-      assert.equal((await raw(JSON.stringify({ text: "x".repeat(100_000) }), "application/json")).status, 413);
+      assert.equal(
+        (await raw(JSON.stringify({ text: "x".repeat(100_000) }), "application/json")).status,
+        413,
+      );
       assert.equal((await raw("text=hi", "text/plain")).status, 415);
       const badLimit = await a.feed(token, "?limit=1000");
       assert.equal(badLimit.status, 400);

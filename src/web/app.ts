@@ -6,13 +6,15 @@ import fastifyCsrf from "@fastify/csrf-protection";
 import fastifyFormbody from "@fastify/formbody";
 import fastifyHelmet from "@fastify/helmet";
 import fastifyStatic from "@fastify/static";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
+import { registerWebOps, WebOps } from "../ops/web-ops.js";
 import { accountRoutes } from "./api/accounts.js";
 import { followingRoutes } from "./api/following.js";
 import { postRoutes } from "./api/posts.js";
 import { userRoutes } from "./api/users.js";
 import type { WebContext } from "./context.js";
 import { toHttpError } from "./http-errors.js";
+import { CSRF_HMAC_KEY, csrfBinding } from "./session.js";
 import { authPages } from "./pages/auth.js";
 import { homePages } from "./pages/home.js";
 import { profilePages } from "./pages/profile.js";
@@ -27,7 +29,10 @@ const REQUEST_TIMEOUT_MS = 15_000;
  * The stateless web tier: HTML pages and the JSON API, both composing backend calls.
  * It keeps nothing between requests, so any replica serves any request.
  */
-export async function buildWebApp(ctx: WebContext, options: { trustProxy?: string | boolean } = {}) {
+export async function buildWebApp(
+  ctx: WebContext,
+  options: { trustProxy?: string | boolean; ops?: WebOps } = {},
+) {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -37,7 +42,19 @@ export async function buildWebApp(ctx: WebContext, options: { trustProxy?: strin
       const given = req.headers["x-request-id"];
       return typeof given === "string" && /^[A-Za-z0-9-]{8,64}$/.test(given) ? given : randomUUID();
     },
-    return503OnClosing: true,
+    // Security: a malformed URL (bad %-encoding, an over-long path segment) fails before any
+    // route or hook runs; answer it with a plain 4xx in the API's error shape, echoing nothing.
+    frameworkErrors: (err, _request, reply) => {
+      const failure = toHttpError(err);
+      void (reply as FastifyReply)
+        .code(failure.statusCode)
+        .header("x-content-type-options", "nosniff")
+        .header("cache-control", "no-store")
+        .send({ error: { code: failure.code, message: failure.message } });
+    },
+    // While closing (after SIGTERM and the drain), requests still arriving on open connections are
+    // served, not refused with 503: each answer carries `Connection: close` (src/ops, README).
+    return503OnClosing: false,
   });
 
   await app.register(fastifyHelmet, {
@@ -58,31 +75,58 @@ export async function buildWebApp(ctx: WebContext, options: { trustProxy?: strin
     strictTransportSecurity: ctx.cookieSecure,
   });
   await app.register(fastifyCookie);
+  // Security: double-submit CSRF tokens, each bound to the session it was rendered for (see
+  // csrfBinding), and over TLS a `__Host-` cookie that no subdomain can set.
   await app.register(fastifyCsrf, {
+    cookieKey: ctx.cookieSecure ? "__Host-csrf" : "_csrf",
     cookieOpts: { path: "/", httpOnly: true, sameSite: "lax", secure: ctx.cookieSecure },
+    csrfOpts: { hmacKey: CSRF_HMAC_KEY, userInfo: true },
+    getUserInfo: csrfBinding,
+  });
+  app.addHook("onRequest", async (request, reply) => {
+    const generate = reply.generateCsrf;
+    reply.generateCsrf = (opts) => generate.call(reply, { ...opts, userInfo: csrfBinding(request) });
   });
   await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT_BYTES });
   await app.register(fastifyStatic, {
     root: join(dirname(fileURLToPath(import.meta.url)), "static"),
     prefix: "/static/",
-    maxAge: "1h",
     index: false,
+    cacheControl: false,
+    // Pages link assets with a content hash (?v=…), so those URLs never change meaning and
+    // can be cached for a year; a bare URL is cached briefly.
+    setHeaders: (reply) => {
+      const versioned = /[?&]v=[0-9a-f]{10}$/.test(reply.request.url);
+      reply.header(
+        "cache-control",
+        versioned ? "public, max-age=31536000, immutable" : "public, max-age=300",
+      );
+    },
   });
 
   app.setErrorHandler((err, request, reply) => {
     const failure = toHttpError(err);
     if (failure.statusCode >= 500 && failure.statusCode !== 503) request.log.error({ err }, "request failed");
-    if (failure.retryAfterSeconds !== undefined) reply.header("retry-after", String(failure.retryAfterSeconds));
+    if (failure.retryAfterSeconds !== undefined)
+      reply.header("retry-after", String(failure.retryAfterSeconds));
     reply.code(failure.statusCode);
     if (isApi(request.url)) return reply.send({ error: { code: failure.code, message: failure.message } });
     if (failure.statusCode === 401) return reply.redirect("/login", 303);
-    return renderPage(reply, "error", { title: "Error", heading: headingFor(failure.statusCode), message: failure.message });
+    return renderPage(reply, "error", {
+      title: "Error",
+      heading: headingFor(failure.statusCode),
+      message: failure.message,
+    });
   });
 
   app.setNotFoundHandler((request, reply) => {
     reply.code(404);
     if (isApi(request.url)) return reply.send({ error: { code: "not_found", message: "no such endpoint" } });
-    return renderPage(reply, "error", { title: "Not found", heading: "Not found", message: "There is no such page." });
+    return renderPage(reply, "error", {
+      title: "Not found",
+      heading: "Not found",
+      message: "There is no such page.",
+    });
   });
 
   // The JSON API takes JSON only: a form or text body there is a client mistake (or a
@@ -91,12 +135,24 @@ export async function buildWebApp(ctx: WebContext, options: { trustProxy?: strin
     if (!isApi(request.url) || request.body === undefined) return;
     const type = request.headers["content-type"] ?? "";
     if (!/^application\/json\s*(;|$)/i.test(type)) {
-      throw Object.assign(new Error("send the body as application/json"), { code: "FST_ERR_CTP_INVALID_MEDIA_TYPE" });
+      throw Object.assign(new Error("send the body as application/json"), {
+        code: "FST_ERR_CTP_INVALID_MEDIA_TYPE",
+      });
     }
+  });
+
+  // Security: pages and API answers hold per-user data (and pages fresh CSRF tokens); no
+  // browser or shared cache keeps them. Static assets set their own caching.
+  app.addHook("onSend", async (_request, reply) => {
+    if (!reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
   });
 
   // Liveness: the process is up and serving. (Readiness checks the backend; see /readyz.)
   app.get("/healthz", async () => ({ ok: true }));
+  // Operations: /readyz, /metrics, /cluster, request metrics (src/ops/web-ops.ts).
+  const ops = options.ops ?? new WebOps({ backendAddrs: ctx.backend.addresses, dial: ctx.backend.dial });
+  ctx.backend.observe ??= ops.metrics.grpc.observe;
+  await registerWebOps(app, ops);
   registerRoutes(app, ctx);
   return app;
 }

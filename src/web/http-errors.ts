@@ -24,11 +24,25 @@ const BY_GRPC_STATUS: Partial<Record<status, { statusCode: number; code: string 
 
 /** Fastify's own errors (body parsing, limits) by their code. */
 const BY_FASTIFY_CODE: Record<string, { statusCode: number; code: string; message?: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { statusCode: 413, code: "payload_too_large", message: "request body is too large" },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    statusCode: 413,
+    code: "payload_too_large",
+    message: "request body is too large",
+  },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { statusCode: 415, code: "unsupported_media_type" },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { statusCode: 400, code: "invalid_argument", message: "bad content length" },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    statusCode: 400,
+    code: "invalid_argument",
+    message: "bad content length",
+  },
   FST_ERR_CTP_EMPTY_JSON_BODY: { statusCode: 400, code: "invalid_argument", message: "JSON body is empty" },
-  FST_ERR_CTP_INVALID_JSON_BODY: { statusCode: 400, code: "invalid_argument", message: "JSON body is malformed" },
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    statusCode: 400,
+    code: "invalid_argument",
+    message: "JSON body is malformed",
+  },
+  FST_ERR_BAD_URL: { statusCode: 400, code: "invalid_argument", message: "the URL is malformed" },
+  FST_ERR_MAX_PARAM_LENGTH: { statusCode: 414, code: "uri_too_long", message: "a path segment is too long" },
   FST_CSRF_INVALID_TOKEN: { statusCode: 403, code: "csrf", message: "the form expired, please try again" },
   FST_CSRF_MISSING_SECRET: { statusCode: 403, code: "csrf", message: "the form expired, please try again" },
 };
@@ -42,7 +56,8 @@ export function toHttpError(err: unknown): HttpError {
   }
   const e = err as { code?: string; statusCode?: number; message?: string; validation?: unknown };
   const known = e.code ? BY_FASTIFY_CODE[e.code] : undefined;
-  if (known) return { statusCode: known.statusCode, code: known.code, message: known.message ?? String(e.message) };
+  if (known)
+    return { statusCode: known.statusCode, code: known.code, message: known.message ?? String(e.message) };
   if (e.validation) return { statusCode: 400, code: "invalid_argument", message: String(e.message) };
   if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
     return { statusCode: e.statusCode, code: "bad_request", message: String(e.message ?? "bad request") };

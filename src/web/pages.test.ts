@@ -84,7 +84,11 @@ describe("HTML pages", () => {
     const wrong = await browser.postForm("/posts", { text: "forged", _csrf: "abc" });
     assert.equal(wrong.status, 403);
     const stranger = new HtmlClient(flock.webUrls[0]!);
-    const noCookie = await stranger.postForm("/login", { username: author, password: "password123", _csrf: "x" });
+    const noCookie = await stranger.postForm("/login", {
+      username: author,
+      password: "password123",
+      _csrf: "x",
+    });
     assert.equal(noCookie.status, 403);
     await browser.get(`/u/${author}`);
     assert.match(browser.lastHtml, /<strong>0<\/strong> posts/);
@@ -100,7 +104,10 @@ describe("HTML pages", () => {
     const taken = name("taken");
     await signedUp(taken);
     await browser.get("/signup");
-    assert.equal((await browser.postForm("/signup", { username: taken, password: "password123" })).status, 409);
+    assert.equal(
+      (await browser.postForm("/signup", { username: taken, password: "password123" })).status,
+      409,
+    );
 
     await browser.get("/login");
     const wrong = await browser.postForm("/login", { username: taken, password: "wrong password" });
@@ -124,7 +131,9 @@ describe("HTML pages", () => {
     assert.equal(browser.cookie("flock_session"), undefined);
 
     const replay = new HtmlClient(flock.webUrls[1]!);
-    const feed = await fetch(`${flock.webUrls[1]}/api/v1/feed`, { headers: { authorization: `Bearer ${oldToken}` } });
+    const feed = await fetch(`${flock.webUrls[1]}/api/v1/feed`, {
+      headers: { authorization: `Bearer ${oldToken}` },
+    });
     assert.equal(feed.status, 401, "the old token no longer works anywhere");
 
     await replay.get("/login");

@@ -29,7 +29,7 @@ export interface PageData {
 }
 
 export function noticeFor(code: unknown): string | undefined {
-  return typeof code === "string" ? NOTICES[code] : undefined;
+  return typeof code === "string" && Object.hasOwn(NOTICES, code) ? NOTICES[code] : undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { systemClock, type Clock } from "../../shared/clock.js";
 import { alreadyExists, notFound, tooManyRequests, unauthenticated } from "../../shared/errors.js";
 import { checkPassword, normalizeLimit, normalizeUsername } from "../../shared/validation.js";
@@ -32,6 +33,8 @@ export interface Session {
 export class AccountsService {
   /** Verified against when the account does not exist, so both failures take the same time. */
   private readonly decoyHash: Promise<string>;
+  private readonly accountGate = new KeyedGate(1, 16);
+  private readonly addressGate = new KeyedGate(4, 1024);
 
   constructor(
     private readonly storage: AccountsStorage,
@@ -57,7 +60,23 @@ export class AccountsService {
     const username = normalizeUsername(rawUsername);
     const password = checkPassword(rawPassword);
     const accountKey = `u:${username}`;
-    const addressKey = `a:${clientAddress || "unknown"}`;
+    const addressKey = `a:${throttleAddress(clientAddress)}`;
+    // The throttle counts failures only after a password check, so checks running side by side
+    // would all pass it: a burst of parallel guesses must queue instead. Per process, one check
+    // per account and a few per address run at a time, each re-reading the counts first.
+    return this.accountGate.run(accountKey, () =>
+      this.addressGate.run(addressKey, () =>
+        this.checkAndOpenSession(username, password, accountKey, addressKey),
+      ),
+    );
+  }
+
+  private async checkAndOpenSession(
+    username: string,
+    password: string,
+    accountKey: string,
+    addressKey: string,
+  ): Promise<Session> {
     await this.refuseWhenThrottled(accountKey, addressKey);
 
     const account = await this.storage.getAccount(username);
@@ -91,7 +110,8 @@ export class AccountsService {
   async authenticate(token: string): Promise<string> {
     if (!isWellFormedToken(token)) throw unauthenticated();
     const session = await this.storage.getSession(hashToken(token));
-    if (!session || session.expiresAtMs <= this.clock.now()) throw unauthenticated("session expired or revoked");
+    if (!session || session.expiresAtMs <= this.clock.now())
+      throw unauthenticated("session expired or revoked");
     return session.username;
   }
 
@@ -117,8 +137,73 @@ export class AccountsService {
       this.storage.loginFailures(accountKey),
       this.storage.loginFailures(addressKey),
     ]);
-    if (forAccount >= this.options.maxFailuresPerAccount || forAddress >= this.options.maxFailuresPerAddress) {
+    if (
+      forAccount >= this.options.maxFailuresPerAccount ||
+      forAddress >= this.options.maxFailuresPerAddress
+    ) {
       throw tooManyRequests("too many failed logins, try again later", this.options.failureWindowSeconds);
+    }
+  }
+}
+
+/**
+ * The throttle's name for a client address: an IPv4 address as is (also when IPv4-mapped),
+ * an IPv6 address by its /64 (what one subscriber usually holds, so rotating through it
+ * does not reset the count). Anything else, empty or not an IP address at all, is "unknown":
+ * one shared bucket, so junk neither reaches a storage key nor escapes the count.
+ */
+export function throttleAddress(raw: string): string {
+  const address = raw.trim().toLowerCase();
+  if (address.length > 64) return "unknown";
+  const mapped = /^::ffff:([0-9.]+)$/.exec(address)?.[1];
+  if (mapped !== undefined && isIP(mapped) === 4) return mapped;
+  const version = isIP(address);
+  if (version === 4) return address;
+  if (version !== 6) return "unknown";
+  const [head = "", tail] = address.split("%")[0]!.split("::");
+  const groups = (part: string | undefined) => (part ? part.split(":") : []);
+  const before = groups(head);
+  const after = groups(tail);
+  const width = (gs: string[]) => gs.reduce((n, g) => n + (g.includes(".") ? 2 : 1), 0);
+  const zeros = Array<string>(Math.max(0, 8 - width(before) - width(after))).fill("0");
+  const first4 = [...before, ...zeros, ...after].slice(0, 4).map((g) => parseInt(g, 16).toString(16));
+  return `${first4.join(":")}::/64`;
+}
+
+/**
+ * Runs work for a key with at most `concurrency` at once in this process; others wait in
+ * arrival order, up to `maxWaiting`, beyond which they are refused (RESOURCE_EXHAUSTED).
+ */
+class KeyedGate {
+  private readonly slots = new Map<string, { running: number; waiting: (() => void)[] }>();
+
+  constructor(
+    private readonly concurrency: number,
+    private readonly maxWaiting: number,
+  ) {}
+
+  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    let slot = this.slots.get(key);
+    if (!slot) {
+      slot = { running: 0, waiting: [] };
+      this.slots.set(key, slot);
+    }
+    if (slot.running < this.concurrency) {
+      slot.running++;
+    } else {
+      if (slot.waiting.length >= this.maxWaiting) {
+        throw tooManyRequests("too many logins in progress, try again shortly", 1);
+      }
+      const queue = slot.waiting;
+      await new Promise<void>((resolve) => queue.push(resolve));
+    }
+    try {
+      return await work();
+    } finally {
+      // Hand the slot straight to the next in line, or give it back.
+      const next = slot.waiting.shift();
+      if (next) next();
+      else if (--slot.running === 0) this.slots.delete(key);
     }
   }
 }

@@ -2,7 +2,12 @@ import { decodeCursor, encodeCursor } from "../../shared/cursor.js";
 import type { AccountDirectory, Authenticator, FeedSync, FollowGraph } from "../../shared/deps.js";
 import { invalid, notFound } from "../../shared/errors.js";
 import { systemClock, type Clock } from "../../shared/clock.js";
-import { isValidUsername, normalizeLimit, normalizeUsername, PAGE_LIMIT_MAX } from "../../shared/validation.js";
+import {
+  isValidUsername,
+  normalizeLimit,
+  normalizeUsername,
+  PAGE_LIMIT_MAX,
+} from "../../shared/validation.js";
 import type { GraphStorage } from "./storage.js";
 
 export interface GraphDeps {

@@ -27,7 +27,12 @@ export function pageQuery(query: unknown): PageQuery {
   const rawCursor = q.cursor;
   let limit = PAGE_LIMIT_DEFAULT;
   if (rawLimit !== undefined && rawLimit !== "") {
-    if (typeof rawLimit !== "string" || !/^[0-9]{1,3}$/.test(rawLimit) || +rawLimit < 1 || +rawLimit > PAGE_LIMIT_MAX) {
+    if (
+      typeof rawLimit !== "string" ||
+      !/^[0-9]{1,3}$/.test(rawLimit) ||
+      +rawLimit < 1 ||
+      +rawLimit > PAGE_LIMIT_MAX
+    ) {
       throw invalid(`limit must be a whole number from 1 to ${PAGE_LIMIT_MAX}`);
     }
     limit = Number(rawLimit);
