@@ -1,23 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
-import type { Clock } from "../../shared/clock.js";
+import { FakeClock } from "../../testing/fake-clock.js";
 import { FlockError } from "../../shared/errors.js";
 import { verifyPassword } from "./password.js";
 import { AccountsService, type AccountsOptions } from "./service.js";
 import type { AccountRecord, SessionRecord } from "./storage.js";
 import { MemoryAccountsStorage } from "./storage/memory.js";
 import { hashToken, newSessionToken } from "./tokens.js";
-
-class FakeClock implements Clock {
-  constructor(public ms = 1_700_000_000_000) {}
-  now(): number {
-    return this.ms;
-  }
-  advance(ms: number): void {
-    this.ms += ms;
-  }
-}
 
 /** The memory store, recording what the service asks it to write. */
 class RecordingStorage extends MemoryAccountsStorage {

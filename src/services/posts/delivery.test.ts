@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Clock } from "../../shared/clock.js";
+import { FakeClock } from "../../testing/fake-clock.js";
 import type { FollowGraph } from "../../shared/deps.js";
 import { AccountsService, DEFAULT_ACCOUNTS_OPTIONS } from "../accounts/service.js";
 import { MemoryAccountsStorage } from "../accounts/storage/memory.js";
@@ -8,13 +8,6 @@ import { GraphService } from "../graph/service.js";
 import { MemoryGraphStorage } from "../graph/storage/memory.js";
 import { DEFAULT_POSTS_OPTIONS, PostsService } from "./service.js";
 import { MemoryPostsStorage } from "./storage/memory.js";
-
-class FakeClock implements Clock {
-  constructor(public ms = 1_700_000_000_000) {}
-  now(): number {
-    return this.ms;
-  }
-}
 
 /** A graph whose follower reads wait for `open()`: delivery can be held half-way on purpose. */
 class GatedGraph implements FollowGraph {

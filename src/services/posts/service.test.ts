@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
-import type { Clock } from "../../shared/clock.js";
+import { FakeClock } from "../../testing/fake-clock.js";
 import { encodeCursor } from "../../shared/cursor.js";
 import { FlockError } from "../../shared/errors.js";
 import { AccountsService, DEFAULT_ACCOUNTS_OPTIONS } from "../accounts/service.js";
@@ -11,16 +11,6 @@ import { MemoryGraphStorage } from "../graph/storage/memory.js";
 import { DEFAULT_POSTS_OPTIONS, PostsService, type PostPage, type PostsOptions } from "./service.js";
 import type { PostRecord } from "./storage.js";
 import { MemoryPostsStorage } from "./storage/memory.js";
-
-class FakeClock implements Clock {
-  constructor(public ms = 1_700_000_000_000) {}
-  now(): number {
-    return this.ms;
-  }
-  advance(ms: number): void {
-    this.ms += ms;
-  }
-}
 
 const flockError = (code: status) => (err: unknown) => {
   assert.ok(err instanceof FlockError, `expected a FlockError, got ${String(err)}`);
