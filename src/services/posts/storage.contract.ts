@@ -114,6 +114,42 @@ export function postsStorageContract(name: string, makeStorage: () => Promise<Po
       assert.equal(await storage.countAuthorPosts("nobody"), 0);
     });
 
+    it("pages newest first across posts spread over months", async () => {
+      const now = Date.now();
+      const agesMs = [
+        60_000,
+        2 * 3600_000,
+        3 * 86_400_000,
+        20 * 86_400_000,
+        200 * 86_400_000,
+        300 * 86_400_000,
+      ];
+      const posts = agesMs.map((age, i) => post("alice", now - age, `aged ${i}`));
+      for (const p of [...posts].reverse()) await storage.createPost(p);
+      await storage.addToFeed(
+        "reader",
+        posts.map((p) => ({ id: p.id, author: p.author })),
+      );
+      for (const limit of [1, 2, 4, 10]) {
+        const authorPages: string[] = [];
+        const feedPages: string[] = [];
+        let before: string | undefined;
+        do {
+          const page = await storage.listAuthorPosts("alice", before, limit);
+          authorPages.push(...page.map((p) => p.id));
+          before = page.length === limit ? page[page.length - 1]!.id : undefined;
+        } while (before);
+        do {
+          const page = await storage.readFeed("reader", before, limit);
+          feedPages.push(...page.map((e) => e.id));
+          before = page.length === limit ? page[page.length - 1]!.id : undefined;
+        } while (before);
+        const expected = posts.map((p) => p.id);
+        assert.deepEqual(authorPages, expected, `author pages of ${limit}`);
+        assert.deepEqual(feedPages, expected, `feed pages of ${limit}`);
+      }
+    });
+
     it("fans a post out to hundreds of readers", async () => {
       const readers = Array.from({ length: 300 }, (_, i) => `reader_${String(i).padStart(3, "0")}`);
       const p = await storage.createPost(post("alice", 1, "to everyone"));

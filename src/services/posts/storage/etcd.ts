@@ -16,6 +16,7 @@ import {
   postIdOfTimelineKey,
   prefixEnd,
 } from "../../../storage/etcd/keys.js";
+import { postIdTime } from "../../../shared/ids.js";
 import type { FeedEntry, PostsStorage } from "../storage.js";
 
 /** Feed entries removed per step of an unfollow cleanup: two deletes each, one txn per step. */
@@ -183,7 +184,11 @@ export class EtcdPostsStorage implements PostsStorage {
 
   /**
    * Up to `limit` timeline keys under `prefix` for posts strictly older than `before`, newest
-   * first: timeline keys are newestFirst(id), so this is an ascending range with a limit.
+   * first. Timeline keys are newestFirst(id), so this is an ascending range. etcd 3.4 walks
+   * its whole in-memory index over [key, range_end) even when a limit is set, so the range
+   * is also bounded in time: posts of the last hour before `before`, and only if those are
+   * too few, of a day, a week, a month, then all. A page costs what its window holds, not
+   * the whole history.
    */
   private async newestFirst(
     prefix: string,
@@ -192,12 +197,28 @@ export class EtcdPostsStorage implements PostsStorage {
     keysOnly: boolean,
   ): Promise<IKeyValue[]> {
     if (limit <= 0) return [];
-    const found = await this.etcd.range({
-      key: before === undefined ? Buffer.from(prefix) : keyAfter(prefix + newestFirst(before)),
-      range_end: prefixEnd(prefix),
-      limit,
-      keys_only: keysOnly,
-    });
-    return found.kvs;
+    const from = before === undefined ? Buffer.from(prefix) : keyAfter(prefix + newestFirst(before));
+    const topMs = before === undefined ? Date.now() + CLOCK_SKEW_MS : postIdTime(before);
+    for (const windowMs of TIME_WINDOWS_MS) {
+      const oldestMs = topMs - windowMs;
+      const unbounded = !(oldestMs > 0);
+      const rangeEnd = unbounded
+        ? prefixEnd(prefix)
+        : keyAfter(prefix + newestFirst(oldestPostIdAt(oldestMs)));
+      const found = await this.etcd.range({ key: from, range_end: rangeEnd, limit, keys_only: keysOnly });
+      if (found.kvs.length >= limit || unbounded) return found.kvs;
+    }
+    return [];
   }
+}
+
+/** Growing windows a newest-first read tries, each only when the previous held too few posts. */
+const HOUR_MS = 3_600_000;
+const TIME_WINDOWS_MS = [HOUR_MS, 24 * HOUR_MS, 7 * 24 * HOUR_MS, 30 * 24 * HOUR_MS, Infinity];
+/** Posts stamped by a backend whose clock runs ahead still fall in the first window. */
+const CLOCK_SKEW_MS = 60_000;
+
+/** The smallest post id of a millisecond: every post of `ms` or later sorts at or above it. */
+function oldestPostIdAt(ms: number): string {
+  return String(ms).padStart(13, "0") + "000000000000";
 }
