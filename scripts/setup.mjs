@@ -6,8 +6,8 @@ import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
-const APT_PACKAGES = { etcd: ["etcd-server", "etcd-client"], chromium: ["chromium"] };
-const BINARIES = { etcd: "etcd", chromium: "chromium" };
+const APT_PACKAGES = { etcd: ["etcd-server", "etcd-client"], chromium: ["chromium"], openssl: ["openssl"] };
+const BINARIES = { etcd: "etcd", chromium: "chromium", openssl: "openssl" };
 
 function run(command, args) {
   console.log(`setup: ${command} ${args.join(" ")}`);

@@ -23,20 +23,11 @@ import { etcdCredentials, grpcDial, grpcServerCredentials } from "./tls.js";
 const MAKE_CERTS = fileURLToPath(new URL("../../deploy/tls/make-certs.sh", import.meta.url));
 const log = pino({ level: "silent" });
 
-function opensslAvailable(): boolean {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * TLS as configured by environment variables, end to end with certificates from
  * deploy/tls/make-certs.sh: mutual TLS between web and backend, and TLS to etcd.
  */
-describe("TLS from the configuration", { skip: !opensslAvailable() && "openssl is not installed" }, () => {
+describe("TLS from the configuration", () => {
   let dir: string;
   const file = (name: string) => join(dir, name);
 
