@@ -51,6 +51,14 @@ export function remoteFollowGraph(clients: BackendClients): FollowGraph {
       });
       return page.usernames;
     },
+    followingPage: async (user, after, limit) => {
+      const page = await clients.call(clients.graph, clients.graph.listFollowing, {
+        username: user,
+        limit,
+        cursor: after === undefined ? "" : encodeCursor(after),
+      });
+      return page.usernames;
+    },
   };
 }
 

@@ -18,6 +18,8 @@ export interface FollowGraph {
   followedAmong(follower: string, candidates: readonly string[]): Promise<Set<string>>;
   /** Followers of `user` ascending, strictly after `after`. */
   followersPage(user: string, after: string | undefined, limit: number): Promise<string[]>;
+  /** Whom `user` follows, ascending, strictly after `after`. */
+  followingPage(user: string, after: string | undefined, limit: number): Promise<string[]>;
 }
 
 /** Called by the graph after each follow or unfollow; brings the reader's feed in line. */

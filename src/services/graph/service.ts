@@ -61,6 +61,10 @@ export class GraphService implements FollowGraph {
     return this.storage.listFollowers(user, after, limit);
   }
 
+  async followingPage(user: string, after: string | undefined, limit: number): Promise<string[]> {
+    return this.storage.listFollowing(user, after, limit);
+  }
+
   async counts(rawUser: unknown): Promise<{ followers: number; following: number }> {
     const user = normalizeUsername(rawUser);
     const [followers, following] = await Promise.all([

@@ -16,6 +16,8 @@ class GatedGraph implements FollowGraph {
   constructor(private readonly inner: GraphService) {}
   isFollowing = (a: string, b: string) => this.inner.isFollowing(a, b);
   followedAmong = (a: string, c: readonly string[]) => this.inner.followedAmong(a, c);
+  followingPage = (u: string, after: string | undefined, limit: number) =>
+    this.inner.followingPage(u, after, limit);
   followersPage = async (user: string, after: string | undefined, limit: number) => {
     await this.gate;
     return this.inner.followersPage(user, after, limit);
@@ -145,6 +147,17 @@ describe("post delivery after the acknowledgement", () => {
       (await postsStore.readFeed("reader", undefined, 100)).map((e) => e.id),
       made.slice(-3).reverse(),
     );
+    // The reader still pages through every post: below the trimmed horizon, from the author.
+    for (const limit of [1, 2, 4, 10]) {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await capped.getFeed(reader, limit, cursor);
+        seen.push(...page.posts.map((p) => p.id));
+        cursor = page.nextCursor || undefined;
+      } while (cursor);
+      assert.deepEqual(seen, [...made].reverse(), `pages of ${limit}`);
+    }
   });
 
   it("lets a sweeper finish a delivery whose first deliverer died", async () => {

@@ -49,6 +49,9 @@ export interface PostPage {
 }
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{1,64}$/;
+/** Followed accounts read per step, and at most, when a deep feed page is read from the authors. */
+const FOLLOWING_PAGE = 100;
+const MAX_PULLED_AUTHORS = 5000;
 
 /**
  * Posts and feeds. Feeds are fanned out on write, after the acknowledgement: a post is
@@ -92,8 +95,9 @@ export class PostsService implements FeedSync {
     const reader = await this.deps.auth.authenticate(token);
     const limit = normalizeLimit(rawLimit);
     let before = decodeCursor(cursor, isPostId);
+    const pageStart = before;
     const pending = await pendingRead;
-    const kept: FeedEntry[] = [];
+    let kept: FeedEntry[] = [];
     let prefetched: Promise<PostRecord[]> | undefined;
     let exhausted = false;
     for (let step = 0; step < this.options.maxFeedSteps && kept.length <= limit && !exhausted; step++) {
@@ -118,6 +122,9 @@ export class PostsService implements FeedSync {
       kept.push(...candidates.filter((e) => followed.has(e.author)));
       before = floor ?? candidates[candidates.length - 1]!.id;
     }
+    const limitedByTrim = kept.length <= limit && exhausted;
+    if (limitedByTrim)
+      kept = newestFirstUnique([...kept, ...(await this.olderThanHorizon(reader, pageStart, limit + 1))]);
     const page = kept.slice(0, limit);
     const posts = await this.postsInOrder(
       page.map((e) => e.id),
@@ -126,6 +133,30 @@ export class PostsService implements FeedSync {
     const more = kept.length > limit || !exhausted;
     const lastId = page.length > 0 ? page[page.length - 1]!.id : before;
     return { posts, nextCursor: more && lastId ? encodeCursor(lastId) : "" };
+  }
+
+  /**
+   * Below a feed's horizon (where trimming removed entries) the feed is read from the authors
+   * the reader follows now: up to `count` posts strictly older than `before` and at or below
+   * the horizon. Only deep pages of long feeds come here; they cost one range per followed
+   * account (128 to a transaction).
+   */
+  private async olderThanHorizon(
+    reader: string,
+    before: string | undefined,
+    count: number,
+  ): Promise<FeedEntry[]> {
+    const horizon = await this.storage.feedHorizon(reader);
+    if (horizon === undefined) return [];
+    const authors: string[] = [];
+    for (let after: string | undefined; authors.length < MAX_PULLED_AUTHORS;) {
+      const page = await this.deps.graph.followingPage(reader, after, FOLLOWING_PAGE);
+      authors.push(...page);
+      if (page.length < FOLLOWING_PAGE) break;
+      after = page[page.length - 1];
+    }
+    const posts = await this.storage.listPostsByAuthors(authors, before, count);
+    return newestFirstUnique(posts.filter((p) => p.id <= horizon)).slice(0, count);
   }
 
   /** The posts with these ids, in order, reading only those not already at hand. */

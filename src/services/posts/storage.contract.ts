@@ -212,12 +212,35 @@ export function postsStorageContract(name: string, makeStorage: () => Promise<Po
         .reverse()
         .map((p) => ({ id: p.id, author: p.author }));
       assert.deepEqual(await storage.readFeed("reader", undefined, 1000), expected);
+      assert.equal(
+        await storage.feedHorizon("reader"),
+        posts[posts.length - 6]!.id,
+        "the newest entry trimmed",
+      );
+      assert.equal(await storage.feedHorizon("someone else"), undefined);
       // What is left still comes out by author.
       await storage.removeAuthorFromFeed("reader", "alice");
       assert.deepEqual(
         await storage.readFeed("reader", undefined, 1000),
         expected.filter((e) => e.author === "bob"),
       );
+    });
+
+    it("lists the newest posts of several authors, strictly before a cursor", async () => {
+      const posts = Array.from({ length: 12 }, (_, i) =>
+        post(["alice", "bob", "carol"][i % 3]!, 5000 + i, `n${i}`),
+      );
+      for (const p of posts) await storage.createPost(p);
+      const found = await storage.listPostsByAuthors(["alice", "bob", "nobody"], posts[9]!.id, 2);
+      const ids = (author: string) =>
+        found
+          .filter((e) => e.author === author)
+          .map((e) => e.id)
+          .sort();
+      assert.deepEqual(ids("alice"), [posts[3]!.id, posts[6]!.id]);
+      assert.deepEqual(ids("bob"), [posts[4]!.id, posts[7]!.id]);
+      assert.equal(found.length, 4);
+      assert.deepEqual(await storage.listPostsByAuthors([], undefined, 5), []);
     });
 
     it("removes one author from a feed, leaving other authors and other readers intact", async () => {

@@ -38,9 +38,18 @@ export interface PostsStorage {
   readFeed(reader: string, before: string | undefined, limit: number): Promise<FeedEntry[]>;
   /**
    * Keeps only the newest `keep` entries of a reader's feed, removing older ones (both
-   * indexes) so feeds do not grow without bound. Idempotent.
+   * indexes) so feeds do not grow without bound, and raises the feed's horizon to the newest
+   * entry it removed. Idempotent.
    */
   trimFeed(reader: string, keep: number): Promise<void>;
+  /** The newest post id ever trimmed from the reader's feed: at and below it the feed is incomplete. */
+  feedHorizon(reader: string): Promise<string | undefined>;
+  /** For each author, up to `limitEach` of their newest posts strictly older than `before`. */
+  listPostsByAuthors(
+    authors: readonly string[],
+    before: string | undefined,
+    limitEach: number,
+  ): Promise<FeedEntry[]>;
   /** Removes every entry by `author` from `reader`'s feed. Idempotent. */
   removeAuthorFromFeed(reader: string, author: string): Promise<void>;
 

@@ -16,6 +16,8 @@
  *                                                     it is in every follower's feed
  *             v1/feed/<reader>/<newestFirst(id)>      author: the reader's feed
  *             v1/feedby/<reader>/<author>/<postId>    empty: lets an unfollow find that author's entries
+ *             v1/feedhorizon/<reader>                 newest postId trimmed from the reader's feed:
+ *                                                     older pages are read from the authors instead
  *
  * Timelines are keyed by newestFirst(postId), an order-reversing encoding, so "the newest N"
  * is a plain ascending range with a limit. (etcd 3.4 ignores the limit of any range that asks
@@ -95,6 +97,9 @@ export class KeyLayout {
   }
   feedEntryByAuthor(reader: string, author: string, postId: string): string {
     return `${this.feedByAuthorOf(reader, author)}${postId}`;
+  }
+  feedHorizon(reader: string): string {
+    return `${this.root}feedhorizon/${reader}`;
   }
   feedByAuthorOf(reader: string, author: string): string {
     return `${this.root}feedby/${reader}/${author}/`;

@@ -129,9 +129,14 @@ export class EtcdPostsStorage implements PostsStorage {
     const newest = await this.etcd.range({ ...all, limit: keep, keys_only: true });
     const lastKept = newest.kvs[newest.kvs.length - 1];
     let from = lastKept ? keyAfter(lastKept.key.toString()) : Buffer.from(prefix);
+    let first = true;
     for (;;) {
       const older = await this.etcd.range({ key: from, range_end: all.range_end, limit: REMOVE_BATCH });
       if (older.kvs.length === 0) return;
+      // The newest entry about to go bounds what the feed may now miss: recorded before any
+      // delete, so a trim cut short still leaves its horizon behind.
+      if (first) await this.raiseHorizon(reader, postIdOfTimelineKey(older.kvs[0]!.key.toString()));
+      first = false;
       await this.etcd.txn({
         success: older.kvs.flatMap((kv) => {
           const id = postIdOfTimelineKey(kv.key.toString());
@@ -143,6 +148,48 @@ export class EtcdPostsStorage implements PostsStorage {
       });
       if (!older.more) return;
       from = keyAfter(older.kvs[older.kvs.length - 1]!.key.toString());
+    }
+  }
+
+  async feedHorizon(reader: string): Promise<string | undefined> {
+    const found = await this.etcd.range({ key: Buffer.from(this.etcd.keys.feedHorizon(reader)) });
+    return found.kvs[0]?.value.toString();
+  }
+
+  /** One range per author, a txn of up to 128 of them: the deep pages of a trimmed feed. */
+  async listPostsByAuthors(
+    authors: readonly string[],
+    before: string | undefined,
+    limitEach: number,
+  ): Promise<FeedEntry[]> {
+    if (authors.length === 0 || limitEach <= 0) return [];
+    const { keys } = this.etcd;
+    const answers = await this.etcd.readInBatches(
+      authors.map((author) => {
+        const prefix = keys.authorPostsOf(author);
+        const start = before === undefined ? Buffer.from(prefix) : keyAfter(prefix + newestFirst(before));
+        return {
+          request_range: { key: start, range_end: prefixEnd(prefix), limit: limitEach, keys_only: true },
+        };
+      }),
+    );
+    return answers.flatMap((answer, i) =>
+      answer.kvs.map((kv) => ({ id: postIdOfTimelineKey(kv.key.toString()), author: authors[i]! })),
+    );
+  }
+
+  /** Sets the horizon to `id` unless it is already at or above it (ids compare as strings). */
+  private async raiseHorizon(reader: string, id: string): Promise<void> {
+    const key = this.etcd.keys.feedHorizon(reader);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const raised = await this.etcd.txn({
+        compare: [{ key: Buffer.from(key), target: "Value", result: "Less", value: Buffer.from(id) }],
+        success: [putOp(key, id)],
+        failure: [getOp(key)],
+      });
+      if (raised.succeeded || raised.responses[0]!.response_range.kvs.length > 0) return;
+      const created = await this.etcd.txn({ compare: [absent(key)], success: [putOp(key, id)] });
+      if (created.succeeded) return;
     }
   }
 

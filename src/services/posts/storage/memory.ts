@@ -13,6 +13,7 @@ export class MemoryPostsStorage implements PostsStorage {
   private readonly feeds = new Map<string, SortedSet>();
   private readonly feedAuthors = new Map<string, string>();
   private readonly undelivered = new SortedSet();
+  private readonly horizons = new Map<string, string>();
 
   async createPost(post: PostRecord, idempotencyKey?: string): Promise<PostRecord> {
     const keyName = idempotencyKey ? `${post.author}/${idempotencyKey}` : undefined;
@@ -75,7 +76,22 @@ export class MemoryPostsStorage implements PostsStorage {
     if (!feed || feed.size <= keep) return;
     const newest = feed.descendingBefore(undefined, keep);
     const oldestKept = newest[newest.length - 1];
-    for (const id of feed.descendingBefore(oldestKept, Infinity)) feed.delete(id);
+    const removed = feed.descendingBefore(oldestKept, Infinity);
+    const horizon = this.horizons.get(reader);
+    if (removed[0] !== undefined && (horizon === undefined || removed[0] > horizon)) {
+      this.horizons.set(reader, removed[0]);
+    }
+    for (const id of removed) feed.delete(id);
+  }
+
+  async feedHorizon(reader: string): Promise<string | undefined> {
+    return this.horizons.get(reader);
+  }
+
+  async listPostsByAuthors(authors: readonly string[], before: string | undefined, limitEach: number) {
+    return authors.flatMap((author) =>
+      (this.byAuthor.get(author)?.descendingBefore(before, limitEach) ?? []).map((id) => ({ id, author })),
+    );
   }
 
   async removeAuthorFromFeed(reader: string, author: string): Promise<void> {
