@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
-import { afterEach, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
+import { freshStorageEachTest, type StorageUnderTest } from "../../testing/storage-under-test.js";
 import type { AccountRecord, AccountsStorage } from "./storage.js";
 
 /** A fresh, empty store for one test, and how to dispose of it. */
-export interface AccountsStorageUnderTest {
-  storage: AccountsStorage;
-  cleanup: () => Promise<void>;
-}
+export type AccountsStorageUnderTest = StorageUnderTest<AccountsStorage>;
 
 /**
  * What every AccountsStorage must do, run against each implementation (memory, etcd).
@@ -18,15 +16,7 @@ export function accountsStorageContract(
 ): void {
   describe(`AccountsStorage contract: ${name}`, () => {
     let storage: AccountsStorage;
-    let cleanup: (() => Promise<void>) | undefined;
-
-    beforeEach(async () => {
-      ({ storage, cleanup } = await makeStorage());
-    });
-    afterEach(async () => {
-      await cleanup?.();
-      cleanup = undefined;
-    });
+    freshStorageEachTest(makeStorage, (made) => (storage = made));
 
     it("creates an account once and reads it back", async () => {
       const alice = account("alice", "hash-1");

@@ -1,26 +1,16 @@
 import assert from "node:assert/strict";
-import { afterEach, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
+import { freshStorageEachTest, type StorageUnderTest } from "../../testing/storage-under-test.js";
 import type { GraphStorage } from "./storage.js";
 
 /** A fresh, empty store for one test, and how to dispose of it. */
-export interface GraphStorageUnderTest {
-  storage: GraphStorage;
-  cleanup: () => Promise<void>;
-}
+export type GraphStorageUnderTest = StorageUnderTest<GraphStorage>;
 
 /** What every GraphStorage must do, run against each implementation (memory, etcd). */
 export function graphStorageContract(name: string, makeStorage: () => Promise<GraphStorageUnderTest>): void {
   describe(`GraphStorage contract: ${name}`, () => {
     let storage: GraphStorage;
-    let cleanup: (() => Promise<void>) | undefined;
-
-    beforeEach(async () => {
-      ({ storage, cleanup } = await makeStorage());
-    });
-    afterEach(async () => {
-      await cleanup?.();
-      cleanup = undefined;
-    });
+    freshStorageEachTest(makeStorage, (made) => (storage = made));
 
     /** Every way of reading the fact, which must always agree. */
     async function views(follower: string, followee: string) {

@@ -1,26 +1,16 @@
 import assert from "node:assert/strict";
-import { afterEach, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
+import { freshStorageEachTest, type StorageUnderTest } from "../../testing/storage-under-test.js";
 import type { FeedEntry, PostRecord, PostsStorage } from "./storage.js";
 
 /** A fresh, empty store for one test, and how to dispose of it. */
-export interface PostsStorageUnderTest {
-  storage: PostsStorage;
-  cleanup: () => Promise<void>;
-}
+export type PostsStorageUnderTest = StorageUnderTest<PostsStorage>;
 
 /** What every PostsStorage must do, run against each implementation (memory, etcd). */
 export function postsStorageContract(name: string, makeStorage: () => Promise<PostsStorageUnderTest>): void {
   describe(`PostsStorage contract: ${name}`, () => {
     let storage: PostsStorage;
-    let cleanup: (() => Promise<void>) | undefined;
-
-    beforeEach(async () => {
-      ({ storage, cleanup } = await makeStorage());
-    });
-    afterEach(async () => {
-      await cleanup?.();
-      cleanup = undefined;
-    });
+    freshStorageEachTest(makeStorage, (made) => (storage = made));
 
     it("stores a post and reads it back", async () => {
       const p = post("alice", 1, "hello");
