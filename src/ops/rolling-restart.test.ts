@@ -199,6 +199,21 @@ describe("operations: rolling restart under load, live cluster view", { timeout:
   });
 
   it("exposes real counters: /metrics on web, the metrics port on backends", async () => {
+    // The test before killed the etcd leader: the store, and with it readiness, may still be
+    // coming back. Gauges are read once everything reports ready again.
+    const scrape = async (url: string) => (await fetch(url, { signal: AbortSignal.timeout(2000) })).text();
+    await waitFor(
+      "the store and every replica to be ready again",
+      async () =>
+        /^flock_store_up\{role="backend"\} 1/m.test(
+          await scrape(`http://${stack!.host}:${metricsPorts[0]}/metrics`),
+        ) &&
+        /^flock_frontdoor_upstream_ready\{upstream="[^"]+",role="front-door"\} 1/m.test(
+          await scrape(`${stack!.frontUrl}/_frontdoor/metrics`),
+        ),
+      20_000,
+      200,
+    );
     const web = await (await fetch(`${stack!.frontUrl}/metrics`)).text();
     assert.match(web, /^flock_http_requests_total\{route="\/api\/v1\/posts",method="POST",status="201"/m);
     assert.match(
