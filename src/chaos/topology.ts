@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { freePorts, startEtcdCluster, type EtcdCluster } from "../cluster/etcd-cluster.js";
-import { Stack } from "../cluster/stack.js";
+import { Stack, twoByTwo } from "../cluster/stack.js";
 
 export const BACKENDS = ["backend-1", "backend-2"] as const;
 export const WEBS = ["web-1", "web-2"] as const;
@@ -29,16 +29,8 @@ export class Topology {
     let stack: Stack | undefined;
     try {
       const ports = await freePorts(5);
-      stack = new Stack({
-        storage: "etcd",
-        dataDir,
-        frontPort: ports[0]!,
-        webPorts: [ports[1]!, ports[2]!],
-        backendPorts: [ports[3]!, ports[4]!],
-        etcdEndpoints: etcd.endpoints,
-        // Cheap password hashing keeps signups and logins from eating the 2 cores the run has.
-        env: { SCRYPT_LOG_N: "10", LOG_LEVEL: "warn" },
-      });
+      // Cheap password hashing keeps signups and logins from eating the 2 cores the run has.
+      stack = new Stack(twoByTwo(ports, dataDir, etcd.endpoints));
       await stack.start();
       return new Topology(dataDir, etcd, stack);
     } catch (err) {

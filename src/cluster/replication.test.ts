@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ApiClient } from "../testing/api-client.js";
 import { freePorts, startEtcdCluster, type EtcdCluster } from "./etcd-cluster.js";
-import { Stack } from "./stack.js";
+import { Stack, twoByTwo } from "./stack.js";
 import { waitFor } from "./child.js";
 
 /**
@@ -20,15 +20,7 @@ describe("replication: 3 etcd members, 2 backends, 2 web replicas, front door", 
   let front: ApiClient;
 
   const startStack = async () => {
-    stack = new Stack({
-      storage: "etcd",
-      dataDir: dir,
-      frontPort: ports[0]!,
-      webPorts: [ports[1]!, ports[2]!],
-      backendPorts: [ports[3]!, ports[4]!],
-      etcdEndpoints: etcd!.endpoints,
-      env: { SCRYPT_LOG_N: "10", LOG_LEVEL: "warn" },
-    });
+    stack = new Stack(twoByTwo(ports, dir, etcd!.endpoints));
     await stack.start();
   };
 

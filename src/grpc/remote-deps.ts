@@ -42,23 +42,8 @@ export function remoteFollowGraph(clients: BackendClients): FollowGraph {
           })
         ).followed,
       ),
-    followersPage: async (user, after, limit) => {
-      // Backends share the cursor format, so one may hand another a position directly.
-      const page = await clients.call(clients.graph, clients.graph.listFollowers, {
-        username: user,
-        limit,
-        cursor: after === undefined ? "" : encodeCursor(after),
-      });
-      return page.usernames;
-    },
-    followingPage: async (user, after, limit) => {
-      const page = await clients.call(clients.graph, clients.graph.listFollowing, {
-        username: user,
-        limit,
-        cursor: after === undefined ? "" : encodeCursor(after),
-      });
-      return page.usernames;
-    },
+    followersPage: (user, after, limit) => userPage(clients, clients.graph.listFollowers, user, after, limit),
+    followingPage: (user, after, limit) => userPage(clients, clients.graph.listFollowing, user, after, limit),
   };
 }
 
@@ -68,4 +53,16 @@ export function remoteFeedSync(clients: BackendClients): FeedSync {
       await clients.call(clients.posts, clients.posts.syncFeedWithFollow, { reader, author });
     },
   };
+}
+
+/** One page of a user list. Backends share the cursor format, so one may hand another a position directly. */
+async function userPage(
+  clients: BackendClients,
+  method: BackendClients["graph"]["listFollowers"],
+  username: string,
+  after: string | undefined,
+  limit: number,
+): Promise<string[]> {
+  const cursor = after === undefined ? "" : encodeCursor(after);
+  return (await clients.call(clients.graph, method, { username, limit, cursor })).usernames;
 }

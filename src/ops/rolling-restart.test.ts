@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { waitFor } from "../cluster/child.js";
 import { freePorts, startEtcdCluster, type EtcdCluster } from "../cluster/etcd-cluster.js";
-import { Stack } from "../cluster/stack.js";
+import { Stack, twoByTwo } from "../cluster/stack.js";
 import { ApiClient } from "../testing/api-client.js";
 import type { ClusterSnapshot } from "./web-ops.js";
 
@@ -26,16 +26,7 @@ describe("operations: rolling restart under load, live cluster view", { timeout:
     const ports = await freePorts(7);
     metricsPorts = [ports[5]!, ports[6]!];
     etcd = await startEtcdCluster({ dataDir: join(dir, "etcd") });
-    stack = new Stack({
-      storage: "etcd",
-      dataDir: dir,
-      frontPort: ports[0]!,
-      webPorts: [ports[1]!, ports[2]!],
-      backendPorts: [ports[3]!, ports[4]!],
-      backendMetricsPorts: metricsPorts,
-      etcdEndpoints: etcd.endpoints,
-      env: { SCRYPT_LOG_N: "10", LOG_LEVEL: "warn" },
-    });
+    stack = new Stack(twoByTwo(ports, dir, etcd.endpoints));
     await stack.start();
   });
 
