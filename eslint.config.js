@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "src/gen/", "node_modules/", "data/", "test-results/"] },
+  { ignores: ["dist/", "build/", "src/gen/", "node_modules/", "data/", "test-results/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -12,7 +12,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["scripts/**/*.mjs", "src/web/static/**/*.js"],
+    files: ["scripts/**/*.mjs", "tools/**/*.mjs", "src/web/static/**/*.js"],
     languageOptions: {
       globals: {
         process: "readonly",

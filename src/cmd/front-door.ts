@@ -1,5 +1,5 @@
 // The front door on FRONT_HOST:PORT (8080): spreads requests over the ready web replicas in WEB_ADDRS.
-import { loadConfig } from "../config.js";
+import { loadConfig } from "../shared/config.js";
 import { startFrontDoor } from "../frontdoor/proxy.js";
 import { createLogger } from "../shared/logger.js";
 import { stopOnSignals } from "./signals.js";

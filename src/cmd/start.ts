@@ -2,10 +2,10 @@
 // replicas and the front door on :8080 (STORAGE=memory: 1 backend, no etcd).
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { loadConfig } from "../config.js";
-import { startEtcdCluster, type EtcdCluster } from "../cluster/etcd-cluster.js";
-import { ensureEtcdInstalled } from "../cluster/install-etcd.js";
-import { Stack } from "../cluster/stack.js";
+import { loadConfig } from "../shared/config.js";
+import { startEtcdCluster, type EtcdCluster } from "../launcher/etcd-cluster.js";
+import { ensureEtcdInstalled } from "../launcher/install-etcd.js";
+import { Stack } from "../launcher/stack.js";
 import { createLogger } from "../shared/logger.js";
 import { stopOnSignals } from "./signals.js";
 

@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { Logger } from "pino";
-import { FrontDoorMetrics, newRegistry, sendMetrics } from "../ops/metrics.js";
+import { newRegistry, sendMetrics } from "../shared/metrics.js";
+import { FrontDoorMetrics } from "./metrics.js";
 
 /** Methods that change nothing, so resending them after a lost connection is harmless. */
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);

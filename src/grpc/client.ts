@@ -10,9 +10,9 @@ import {
 import { AccountsServiceClient } from "../gen/flock/accounts/v1/accounts.js";
 import { GraphServiceClient } from "../gen/flock/graph/v1/graph.js";
 import { PostsServiceClient } from "../gen/flock/posts/v1/posts.js";
-import type { GrpcDial } from "../ops/tls.js";
+import type { GrpcDial } from "./tls.js";
 import { FlockError } from "../shared/errors.js";
-import { AUTHORIZATION, REQUEST_ID } from "./handler.js";
+import { AUTHORIZATION, REQUEST_ID } from "./metadata.js";
 
 type UnaryMethod<Req, Res> = (
   request: Req,
@@ -27,7 +27,7 @@ export interface CallContext {
   requestId?: string;
 }
 
-/** Reports each finished call: full method path, status code, seconds (src/ops/metrics.ts). */
+/** Reports each finished call: full method path, status code, seconds (GrpcClientMetrics in shared/metrics.ts). */
 export type CallObserver = (path: string, code: number, seconds: number) => void;
 
 /**
@@ -70,14 +70,14 @@ export class BackendClients {
   readonly graph: GraphServiceClient;
   readonly posts: PostsServiceClient;
   private readonly channel: Channel;
-  /** Set by whoever keeps metrics for this process. */
-  observe: CallObserver | undefined;
 
   constructor(
     readonly addresses: readonly string[],
     private readonly timeoutMs: number,
     /** TLS and channel options (GRPC_TLS_*); plain text when omitted. */
     readonly dial: GrpcDial = { credentials: credentials.createInsecure(), options: {} },
+    /** Told about every finished call (the process's metrics); none when omitted. */
+    private readonly observe?: CallObserver,
   ) {
     this.channel = new Channel(backendTarget(addresses), dial.credentials, {
       ...dial.options,

@@ -7,7 +7,7 @@ import fastifyFormbody from "@fastify/formbody";
 import fastifyHelmet from "@fastify/helmet";
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
-import { registerWebOps, WebOps } from "../ops/web-ops.js";
+import { registerWebOps } from "./ops/web-ops.js";
 import { accountRoutes } from "./api/accounts.js";
 import { followingRoutes } from "./api/following.js";
 import { postRoutes } from "./api/posts.js";
@@ -29,10 +29,7 @@ const REQUEST_TIMEOUT_MS = 15_000;
  * The stateless web tier: HTML pages and the JSON API, both composing backend calls.
  * It keeps nothing between requests, so any replica serves any request.
  */
-export async function buildWebApp(
-  ctx: WebContext,
-  options: { trustProxy?: string | boolean; ops?: WebOps } = {},
-) {
+export async function buildWebApp(ctx: WebContext, options: { trustProxy?: string | boolean } = {}) {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -53,7 +50,7 @@ export async function buildWebApp(
         .send({ error: { code: failure.code, message: failure.message } });
     },
     // While closing (after SIGTERM and the drain), requests still arriving on open connections are
-    // served, not refused with 503: each answer carries `Connection: close` (src/ops, README).
+    // served, not refused with 503: each answer carries `Connection: close` (web/ops/shutdown.ts).
     return503OnClosing: false,
   });
 
@@ -149,10 +146,8 @@ export async function buildWebApp(
 
   // Liveness: the process is up and serving. (Readiness checks the backend; see /readyz.)
   app.get("/healthz", async () => ({ ok: true }));
-  // Operations: /readyz, /metrics, /cluster, request metrics (src/ops/web-ops.ts).
-  const ops = options.ops ?? new WebOps({ backendAddrs: ctx.backend.addresses, dial: ctx.backend.dial });
-  ctx.backend.observe ??= ops.metrics.grpc.observe;
-  await registerWebOps(app, ops);
+  // Operations: /readyz, /metrics, /cluster, request metrics (web/ops/web-ops.ts).
+  await registerWebOps(app, ctx.ops);
   registerRoutes(app, ctx);
   return app;
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
-import { FakeClock } from "../../testing/fake-clock.js";
+import { FakeClock } from "../../../test/fixtures/fake-clock.js";
 import { FlockError } from "../../shared/errors.js";
 import { verifyPassword } from "./password.js";
 import { AccountsService, type AccountsOptions } from "./service.js";

@@ -1,5 +1,5 @@
 import { decodeCursor, encodeCursor } from "../../shared/cursor.js";
-import type { AccountDirectory, Authenticator, FeedSync, FollowGraph } from "../../shared/deps.js";
+import type { AccountDirectory, Authenticator, FeedSync } from "../deps.js";
 import { invalid, notFound } from "../../shared/errors.js";
 import { systemClock, type Clock } from "../../shared/clock.js";
 import {
@@ -8,13 +8,14 @@ import {
   normalizeUsername,
   PAGE_LIMIT_MAX,
 } from "../../shared/validation.js";
+import { StoredFollowGraph } from "./follow-graph.js";
 import type { GraphStorage } from "./storage.js";
 
 export interface GraphDeps {
   auth: Authenticator;
   accounts: AccountDirectory;
-  /** Set once the posts service exists (they depend on each other). */
-  feed?: FeedSync;
+  /** Brings a reader's feed in line after each follow or unfollow (the posts service, or a peer's). */
+  feed: FeedSync;
 }
 
 export interface UserPage {
@@ -22,13 +23,18 @@ export interface UserPage {
   nextCursor: string;
 }
 
-/** Who follows whom. Every change acts for the user behind the session token. */
-export class GraphService implements FollowGraph {
+/**
+ * Who follows whom. Every change acts for the user behind the session token. The reads other
+ * services need (FollowGraph) come from StoredFollowGraph, which this extends.
+ */
+export class GraphService extends StoredFollowGraph {
   constructor(
-    private readonly storage: GraphStorage,
-    readonly deps: GraphDeps,
+    storage: GraphStorage,
+    private readonly deps: GraphDeps,
     private readonly clock: Clock = systemClock,
-  ) {}
+  ) {
+    super(storage);
+  }
 
   async follow(token: string, rawTarget: unknown): Promise<void> {
     const me = await this.deps.auth.authenticate(token);
@@ -36,7 +42,7 @@ export class GraphService implements FollowGraph {
     if (target === me) throw invalid("you cannot follow yourself");
     if (!(await this.deps.accounts.exists(target))) throw notFound(`no user "${target}"`);
     await this.storage.follow(me, target, this.clock.now());
-    await this.deps.feed?.syncFeedWithFollow(me, target);
+    await this.deps.feed.syncFeedWithFollow(me, target);
   }
 
   async unfollow(token: string, rawTarget: unknown): Promise<void> {
@@ -44,25 +50,7 @@ export class GraphService implements FollowGraph {
     const target = normalizeUsername(rawTarget);
     if (target === me) throw invalid("you cannot unfollow yourself");
     await this.storage.unfollow(me, target);
-    await this.deps.feed?.syncFeedWithFollow(me, target);
-  }
-
-  async isFollowing(follower: string, followee: string): Promise<boolean> {
-    if (!isValidUsername(follower) || !isValidUsername(followee)) return false;
-    return this.storage.isFollowing(follower.toLowerCase(), followee.toLowerCase());
-  }
-
-  async followedAmong(follower: string, candidates: readonly string[]): Promise<Set<string>> {
-    if (candidates.length === 0) return new Set();
-    return this.storage.followedAmong(follower, candidates);
-  }
-
-  async followersPage(user: string, after: string | undefined, limit: number): Promise<string[]> {
-    return this.storage.listFollowers(user, after, limit);
-  }
-
-  async followingPage(user: string, after: string | undefined, limit: number): Promise<string[]> {
-    return this.storage.listFollowing(user, after, limit);
+    await this.deps.feed.syncFeedWithFollow(me, target);
   }
 
   async counts(rawUser: unknown): Promise<{ followers: number; following: number }> {

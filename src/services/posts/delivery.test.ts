@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { FakeClock } from "../../testing/fake-clock.js";
-import type { FollowGraph } from "../../shared/deps.js";
+import { FakeClock } from "../../../test/fixtures/fake-clock.js";
+import type { FollowGraph } from "../deps.js";
 import { AccountsService, DEFAULT_ACCOUNTS_OPTIONS } from "../accounts/service.js";
 import { MemoryAccountsStorage } from "../accounts/storage/memory.js";
+import { StoredFollowGraph } from "../graph/follow-graph.js";
 import { GraphService } from "../graph/service.js";
 import { MemoryGraphStorage } from "../graph/storage/memory.js";
 import { DEFAULT_POSTS_OPTIONS, PostsService } from "./service.js";
@@ -13,7 +14,7 @@ import { MemoryPostsStorage } from "./storage/memory.js";
 class GatedGraph implements FollowGraph {
   private release: () => void = () => undefined;
   private readonly gate = new Promise<void>((resolve) => (this.release = resolve));
-  constructor(private readonly inner: GraphService) {}
+  constructor(private readonly inner: FollowGraph) {}
   isFollowing = (a: string, b: string) => this.inner.isFollowing(a, b);
   followedAmong = (a: string, c: readonly string[]) => this.inner.followedAmong(a, c);
   followingPage = (u: string, after: string | undefined, limit: number) =>
@@ -34,8 +35,8 @@ async function setup() {
     { ...DEFAULT_ACCOUNTS_OPTIONS, scrypt: { logN: 4, r: 1, p: 1 } },
     clock,
   );
-  const graph = new GraphService(new MemoryGraphStorage(), { auth: accounts, accounts }, clock);
-  const gated = new GatedGraph(graph);
+  const graphStore = new MemoryGraphStorage();
+  const gated = new GatedGraph(new StoredFollowGraph(graphStore));
   const postsStore = new MemoryPostsStorage();
   const posts = new PostsService(
     postsStore,
@@ -43,12 +44,12 @@ async function setup() {
     { ...DEFAULT_POSTS_OPTIONS, fanOutBatch: 3 },
     clock,
   );
-  graph.deps.feed = posts;
+  const graph = new GraphService(graphStore, { auth: accounts, accounts, feed: posts }, clock);
   const user = async (name: string) => {
     await accounts.createAccount(name, "password123");
     return (await accounts.login(name, "password123", "127.0.0.1")).token;
   };
-  return { clock, accounts, graph, gated, posts, postsStore, user };
+  return { clock, accounts, graph, graphStore, gated, posts, postsStore, user };
 }
 
 describe("post delivery after the acknowledgement", () => {
@@ -126,14 +127,15 @@ describe("post delivery after the acknowledgement", () => {
 
   it("trims followers' feeds back to the cap as it delivers", async () => {
     const clock = new FakeClock();
-    const { graph, postsStore, user, accounts } = await setup();
+    const { graphStore, postsStore, user, accounts } = await setup();
     const capped = new PostsService(
       postsStore,
-      { auth: accounts, graph },
+      { auth: accounts, graph: new StoredFollowGraph(graphStore) },
       { ...DEFAULT_POSTS_OPTIONS, feedCap: 3, trimRate: 1 },
       clock,
     );
-    graph.deps.feed = capped;
+    // The same graph, its follows syncing the capped service's feeds.
+    const graph = new GraphService(graphStore, { auth: accounts, accounts, feed: capped });
     const author = await user("author");
     const reader = await user("reader");
     await graph.follow(reader, "author");

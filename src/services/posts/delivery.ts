@@ -1,4 +1,4 @@
-import type { FollowGraph } from "../../shared/deps.js";
+import type { FollowGraph } from "../deps.js";
 import { postIdTime } from "../../shared/ids.js";
 import type { FeedEntry, PostsStorage } from "./storage.js";
 

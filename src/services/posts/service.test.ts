@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
-import { FakeClock } from "../../testing/fake-clock.js";
+import { FakeClock } from "../../../test/fixtures/fake-clock.js";
 import { encodeCursor } from "../../shared/cursor.js";
 import { FlockError } from "../../shared/errors.js";
 import { AccountsService, DEFAULT_ACCOUNTS_OPTIONS } from "../accounts/service.js";
 import { MemoryAccountsStorage } from "../accounts/storage/memory.js";
+import { StoredFollowGraph } from "../graph/follow-graph.js";
 import { GraphService } from "../graph/service.js";
 import { MemoryGraphStorage } from "../graph/storage/memory.js";
 import { DEFAULT_POSTS_OPTIONS, PostsService, type PostPage, type PostsOptions } from "./service.js";
@@ -32,14 +33,13 @@ function setup(postsOptions: Partial<PostsOptions> = {}) {
     { ...DEFAULT_ACCOUNTS_OPTIONS, scrypt: { logN: 4, r: 1, p: 1 } },
     clock,
   );
-  const graph = new GraphService(graphStore, { auth: accounts, accounts }, clock);
   const posts = new PostsService(
     postsStore,
-    { auth: accounts, graph },
+    { auth: accounts, graph: new StoredFollowGraph(graphStore) },
     { ...DEFAULT_POSTS_OPTIONS, ...postsOptions },
     clock,
   );
-  graph.deps.feed = posts;
+  const graph = new GraphService(graphStore, { auth: accounts, accounts, feed: posts }, clock);
 
   /** Signs up and logs in; returns the session token. */
   const user = async (name: string) => {

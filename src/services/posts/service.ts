@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from "../../shared/clock.js";
 import { decodeCursor, encodeCursor } from "../../shared/cursor.js";
-import type { Authenticator, FeedSync, FollowGraph } from "../../shared/deps.js";
+import type { Authenticator, FeedSync, FollowGraph } from "../deps.js";
 import { invalid } from "../../shared/errors.js";
 import { isPostId, newPostId } from "../../shared/ids.js";
 import {

@@ -1,12 +1,5 @@
 import type { CallOptions } from "@grpc/grpc-js";
-import {
-  ConsecutiveBreaker,
-  ExponentialBackoff,
-  circuitBreaker,
-  handleWhen,
-  isBrokenCircuitError,
-  noop,
-} from "cockatiel";
+import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, noop } from "cockatiel";
 import {
   Etcd3,
   isRecoverableError,
@@ -18,7 +11,7 @@ import {
   type ITxnRequest,
   type ITxnResponse,
 } from "etcd3";
-import { StoreTimeoutError } from "../../shared/store-errors.js";
+import { isTransient, StoreTimeoutError } from "./errors.js";
 import { KeyLayout } from "./keys.js";
 
 /** What every etcd-backed storage is opened with. */
@@ -30,6 +23,8 @@ export interface EtcdStorageOptions {
   timeoutMs: number;
   /** TLS to etcd (ETCD_CA_FILE …): PEM contents, as etcd3 takes them. */
   credentials?: EtcdCredentials;
+  /** Told about every call and re-send (the backend's etcd metrics); none when omitted. */
+  observer?: EtcdCallObserver;
 }
 
 export interface EtcdCredentials {
@@ -38,19 +33,12 @@ export interface EtcdCredentials {
   certChain?: Buffer;
 }
 
-/** Metric hooks (src/ops/metrics.ts): one report per call, and one per re-send. */
+/** Metric hooks (src/backend/ops/metrics.ts): one report per call, and one per re-send. */
 export interface EtcdCallObserver {
   /** A call finished: `ok` false when it failed for good; `attempts` counts the first send too. */
   callDone(what: string, seconds: number, ok: boolean, attempts: number): void;
   /** A transient failure; the call is about to be sent again. */
   retry(what: string): void;
-}
-
-let observer: EtcdCallObserver | undefined;
-
-/** Installs (or, with undefined, removes) the process-wide observer of every EtcdStore call. */
-export function observeEtcdCalls(next: EtcdCallObserver | undefined): void {
-  observer = next;
 }
 
 /** etcd refuses a txn with more operations than this (--max-txn-ops, default 128). */
@@ -77,11 +65,13 @@ export class EtcdStore {
   private readonly timeoutMs: number;
   /** One attempt may use at most this much of the budget, so a hung member leaves time for another. */
   private readonly attemptTimeoutMs: number;
+  private readonly observer: EtcdCallObserver | undefined;
   private closed = false;
 
   constructor(options: EtcdStorageOptions) {
     if (options.endpoints.length === 0) throw new Error("etcd storage needs at least one endpoint");
     this.keys = new KeyLayout(options.prefix);
+    this.observer = options.observer;
     this.timeoutMs = options.timeoutMs;
     this.attemptTimeoutMs = Math.min(options.timeoutMs, Math.max(500, Math.floor(options.timeoutMs / 3)));
     this.client = new Etcd3({
@@ -160,7 +150,7 @@ export class EtcdStore {
     const started = performance.now();
     let attempts = 0;
     const done = (ok: boolean) =>
-      observer?.callDone(what, (performance.now() - started) / 1000, ok, attempts);
+      this.observer?.callDone(what, (performance.now() - started) / 1000, ok, attempts);
     const deadline = Date.now() + this.timeoutMs;
     let lastError: unknown;
     for (let attempt = 0; ; attempt++) {
@@ -172,7 +162,7 @@ export class EtcdStore {
           { cause: lastError },
         );
       }
-      if (attempt > 0) observer?.retry(what);
+      if (attempt > 0) this.observer?.retry(what);
       attempts++;
       try {
         const answer = await send({ deadline: Date.now() + Math.min(remaining, this.attemptTimeoutMs) });
@@ -189,11 +179,6 @@ export class EtcdStore {
       await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())));
     }
   }
-}
-
-/** Unavailable, deadline, no leader, leader changed, circuit open: worth another try elsewhere. */
-function isTransient(err: unknown): boolean {
-  return err instanceof Error && (isRecoverableError(err) || isBrokenCircuitError(err));
 }
 
 function describe(err: unknown): string {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { checkPassword, normalizeUsername } from "../../shared/validation.js";
 import type { WebContext } from "../context.js";
-import { flock } from "../flock.js";
+import { flock } from "../backend-api.js";
 import { tokenFromHeader } from "../session.js";
 import { objectBody, requireToken, stringField } from "./params.js";
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { normalizeUsername } from "../../shared/validation.js";
 import type { WebContext } from "../context.js";
-import { flock } from "../flock.js";
+import { flock } from "../backend-api.js";
 import { tokenFromHeader } from "../session.js";
 import { requireToken } from "./params.js";
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { invalid } from "../../shared/errors.js";
 import { normalizePostText } from "../../shared/validation.js";
 import type { WebContext } from "../context.js";
-import { flock } from "../flock.js";
+import { flock } from "../backend-api.js";
 import { tokenFromHeader } from "../session.js";
 import { objectBody, pageQuery, requireToken, stringField } from "./params.js";
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { WebContext } from "../context.js";
-import { flock } from "../flock.js";
+import { flock } from "../backend-api.js";
 import { toHttpError } from "../http-errors.js";
 import { renderPage } from "../render.js";
 import { clearSessionCookie, setSessionCookie, tokenFromCookie } from "../session.js";

@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { unauthenticated } from "../../shared/errors.js";
 import { pageQuery } from "../api/params.js";
 import type { WebContext } from "../context.js";
-import { flock, type Flock, type PostView } from "../flock.js";
+import { flock, type Flock, type PostView } from "../backend-api.js";
 import { toHttpError } from "../http-errors.js";
 import { renderPage } from "../render.js";
 import { formFields } from "./form.js";

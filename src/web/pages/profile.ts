@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { unauthenticated } from "../../shared/errors.js";
 import { pageQuery, pathUsername } from "../api/params.js";
 import type { WebContext } from "../context.js";
-import { flock } from "../flock.js";
+import { flock } from "../backend-api.js";
 import { renderPage } from "../render.js";
 import { viewerOf } from "./viewer.js";
 

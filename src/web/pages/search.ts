@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { WebContext } from "../context.js";
-import { flock } from "../flock.js";
+import { flock } from "../backend-api.js";
 import { renderPage } from "../render.js";
 import { viewerOf } from "./viewer.js";
 

@@ -1,7 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import type { FastifyRequest } from "fastify";
 import { FlockError } from "../../shared/errors.js";
-import type { Flock } from "../flock.js";
+import type { Flock } from "../backend-api.js";
 import { tokenFromCookie } from "../session.js";
 
 export interface Viewer {

@@ -1,0 +1,26 @@
+import type { Logger } from "pino";
+import type { AccountsServiceServer } from "../../gen/flock/accounts/v1/accounts.js";
+import { bearerToken } from "../../grpc/metadata.js";
+import { unary } from "./unary.js";
+import type { AccountsService } from "../../services/accounts/service.js";
+
+/** The accounts service's gRPC face: decode, call the logic, encode. */
+export function accountsGrpcHandlers(service: AccountsService, log: Logger): AccountsServiceServer {
+  return {
+    createAccount: unary(log, "CreateAccount", async (req) => ({
+      username: await service.createAccount(req.username, req.password),
+    })),
+    login: unary(log, "Login", async (req) => service.login(req.username, req.password, req.clientAddress)),
+    logout: unary(log, "Logout", async (_req, call) => {
+      await service.logout(bearerToken(call.metadata));
+      return {};
+    }),
+    authenticate: unary(log, "Authenticate", async (_req, call) => ({
+      username: await service.authenticate(bearerToken(call.metadata)),
+    })),
+    getAccount: unary(log, "GetAccount", async (req) => service.getAccount(req.username)),
+    searchAccounts: unary(log, "SearchAccounts", async (req) => ({
+      usernames: await service.search(req.prefix, req.limit),
+    })),
+  };
+}

@@ -1,0 +1,78 @@
+import { Metadata, status, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { requestIdOf } from "../../grpc/metadata.js";
+import { FlockError } from "../../shared/errors.js";
+import { isStoreUnavailable } from "../../storage/etcd/errors.js";
+
+/** The longest a call without a deadline of its own may run before it is answered DEADLINE_EXCEEDED. */
+export const MAX_CALL_MS = 30_000;
+
+/**
+ * Limits for a backend's gRPC server (pass to `new Server(...)`): messages are small (a post
+ * is 280 characters, a page 100 posts), so anything near these is hostile or a bug.
+ */
+export const GRPC_SERVER_OPTIONS = {
+  "grpc.max_receive_message_length": 1024 * 1024,
+  "grpc.max_send_message_length": 4 * 1024 * 1024,
+  "grpc.max_concurrent_streams": 1000,
+  // Idle connections are closed, and every connection is recycled now and then, so a
+  // misbehaving client cannot hold one forever (and DNS/load balancing gets to rebalance).
+  "grpc.max_connection_idle_ms": 5 * 60_000,
+  "grpc.max_connection_age_ms": 30 * 60_000,
+  "grpc.max_connection_age_grace_ms": 60_000,
+} as const;
+
+function hasDeadline(call: ServerUnaryCall<unknown, unknown>): boolean {
+  const deadline = call.getDeadline();
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms);
+}
+
+/**
+ * Wraps an async handler as a grpc-js unary handler: FlockErrors keep their status and
+ * message, a store without quorum is UNAVAILABLE, anything else is logged and INTERNAL
+ * (its details never leave the process).
+ */
+export function unary<Req, Res>(
+  log: Logger,
+  method: string,
+  handle: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
+): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
+  return (call, callback) => {
+    // A caller that already gave up (deadline passed while queued, or cancelled) gets nothing done.
+    if (call.cancelled) return;
+    // A caller that set no deadline (only a rogue one: the web tier always sets one) still gets
+    // an answer in bounded time.
+    let answered = false;
+    const timer = hasDeadline(call)
+      ? undefined
+      : setTimeout(() => {
+          answered = true;
+          callback({ code: status.DEADLINE_EXCEEDED, details: "the call took too long" });
+        }, MAX_CALL_MS);
+    timer?.unref();
+    const reply: sendUnaryData<Res> = (error, value) => {
+      clearTimeout(timer);
+      if (answered) return;
+      answered = true;
+      callback(error, value);
+    };
+    handle(call.request, call).then(
+      (response) => reply(null, response),
+      (err: unknown) => {
+        const requestId = requestIdOf(call.metadata);
+        if (err instanceof FlockError) {
+          const trailer = new Metadata();
+          if (err.retryAfterSeconds !== undefined) trailer.set("retry-after", String(err.retryAfterSeconds));
+          reply({ code: err.code, details: err.message, metadata: trailer });
+        } else if (isStoreUnavailable(err)) {
+          log.warn({ method, requestId, err: String(err) }, "store unavailable");
+          reply({ code: status.UNAVAILABLE, details: "the store is unavailable, try again" });
+        } else {
+          log.error({ method, requestId, err }, "unexpected error");
+          reply({ code: status.INTERNAL, details: "internal error" });
+        }
+      },
+    );
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * The world the attack suites attack: an in-process Flock (two web replicas over two
+ * backends on shared memory stores) with a victim who has posts, a follow and a live session,
+ * a friend the victim follows, and an attacker with an account of their own. Also a revoked
+ * and an expired token, made the way real ones are.
+ */
+import http from "node:http";
+import { randomBytes } from "node:crypto";
+import { hashToken, newSessionToken } from "../../src/services/accounts/tokens.js";
+import { ApiClient } from "../fixtures/api-client.js";
+import { startInProcessFlock, type InProcessFlock } from "../fixtures/in-process-flock.js";
+import { RequestCounter } from "./hostile.js";
+
+export interface Person {
+  name: string;
+  password: string;
+  token: string;
+}
+
+export interface World {
+  flock: InProcessFlock;
+  api: ApiClient;
+  victim: Person;
+  friend: Person;
+  attacker: Person;
+  /** The attacker's token after logout. */
+  revokedToken: string;
+  /** A token of the victim's whose session record has expired. */
+  expiredToken: string;
+  agent: http.Agent;
+  counter: RequestCounter;
+  /** A web replica, round robin. */
+  web(): string;
+  close(): Promise<void>;
+}
+
+export async function buildWorld(): Promise<World> {
+  const flock = await startInProcessFlock({ backends: 2, webs: 2 });
+  const api = new ApiClient(flock.webUrls[0]!);
+  const person = async (name: string): Promise<Person> => {
+    const password = randomBytes(24).toString("base64url");
+    return { name, password, token: await api.newUser(name, password) };
+  };
+  const victim = await person("victim");
+  const friend = await person("friend");
+  const attacker = await person("attacker");
+  await api.follow(victim.token, friend.name);
+  await api.post(friend.token, "a post by the friend");
+  for (const text of ["first post", "second <b>post</b>", "third post 🐦"])
+    await api.post(victim.token, text);
+
+  const revokedToken = (await api.login(attacker.name, attacker.password)).body.token;
+  if ((await api.logout(revokedToken)).status !== 204) throw new Error("logout failed");
+
+  const expiredToken = newSessionToken();
+  const now = Date.now();
+  await flock.stores.accounts.createSession(
+    hashToken(expiredToken),
+    { username: victim.name, createdAtMs: now - 7_200_000, expiresAtMs: now - 3_600_000 },
+    3600,
+  );
+
+  // One connection per request: a hostile request may (rightly) get its connection closed,
+  // and a reused keep-alive socket would then fail the next, innocent request.
+  // Posts reach followers' feeds in the background: let that finish, so that the stores the
+  // suites compare hold still.
+  await deliveriesSettled(flock);
+
+  const agent = new http.Agent({ keepAlive: false, maxSockets: 32 });
+  let next = 0;
+  return {
+    flock,
+    api,
+    victim,
+    friend,
+    attacker,
+    revokedToken,
+    expiredToken,
+    agent,
+    counter: new RequestCounter(),
+    web: () => flock.webUrls[next++ % flock.webUrls.length]!,
+    close: async () => {
+      agent.destroy();
+      await flock.close();
+    },
+  };
+}
+
+/** Resolves once no post waits for delivery to followers' feeds (polled; fails after 10 s). */
+export async function deliveriesSettled(flock: InProcessFlock): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await flock.stores.posts.listUndelivered(1)).length > 0) {
+    if (Date.now() > deadline) throw new Error("posts are still undelivered after 10 s");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
