@@ -3,16 +3,27 @@ import type { FastifyRequest } from "fastify";
 import type { Post } from "../gen/flock/posts/v1/posts.js";
 import type { WebContext } from "./context.js";
 
-export interface PostView {
+/**
+ * A post as the JSON API answers it and the pages show it: the wire's Post (the one shape
+ * from storage to here) with its time as an ISO string.
+ */
+export interface ApiPost {
   id: string;
   author: string;
   text: string;
   createdAt: string;
 }
 
-export interface Page<T> {
-  items: T[];
-  /** null when there is nothing more. */
+/** A page of posts, as the JSON API answers it. */
+export interface PostPage {
+  posts: ApiPost[];
+  /** null when there is nothing more (the only spelling of "no next page" in the web tier). */
+  nextCursor: string | null;
+}
+
+/** A page of usernames, as the JSON API answers it. */
+export interface UserPage {
+  usernames: string[];
   nextCursor: string | null;
 }
 
@@ -23,7 +34,7 @@ export interface Profile {
   posts: number;
 }
 
-export function presentPost(post: Post): PostView {
+export function apiPost(post: Post): ApiPost {
   return {
     id: post.id,
     author: post.author,
@@ -32,12 +43,18 @@ export function presentPost(post: Post): PostView {
   };
 }
 
+/** The wire says "no next page" with proto3's empty string; the web tier says it with null. */
+function nextCursor(wire: string): string | null {
+  return wire === "" ? null : wire;
+}
+
 /**
  * The web tier's one way into the backend: each call is a gRPC call with a deadline,
- * carrying the request id and, when acting for a user, their token. Pages and the
- * JSON API both compose these; neither keeps anything between requests.
+ * carrying the request id and, when acting for a user, their token. Pages and the JSON API
+ * both compose these; neither keeps anything between requests. Calls that act for a user
+ * check the token in the backend once, and those a page needs the user's name from answer it.
  */
-export function flock(ctx: WebContext, request: FastifyRequest) {
+export function backendApi(ctx: WebContext, request: FastifyRequest) {
   const { backend } = ctx;
   const requestId = request.id;
   const as = (token: string) => ({ token, requestId });
@@ -56,9 +73,9 @@ export function flock(ctx: WebContext, request: FastifyRequest) {
         anon,
       ),
 
-    logout: async (token: string) => {
-      await backend.call(backend.accounts, backend.accounts.logout, {}, as(token));
-    },
+    /** Revokes the session; whose it was, or "" when the token named no live session. */
+    logout: async (token: string) =>
+      (await backend.call(backend.accounts, backend.accounts.logout, {}, as(token))).username,
 
     /** The user behind a token; UNAUTHENTICATED when there is none. */
     whoAmI: async (token: string) =>
@@ -81,7 +98,7 @@ export function flock(ctx: WebContext, request: FastifyRequest) {
      * UNAVAILABLE whose outcome is unknown) then finds the post it made instead of a second.
      */
     createPost: async (token: string, text: string, idempotencyKey = "") =>
-      presentPost(
+      apiPost(
         await backend.call(
           backend.posts,
           backend.posts.createPost,
@@ -90,10 +107,17 @@ export function flock(ctx: WebContext, request: FastifyRequest) {
         ),
       ),
 
-    feed: async (token: string, limit: number, cursor: string): Promise<Page<PostView>> =>
-      postPage(await backend.call(backend.posts, backend.posts.getFeed, { limit, cursor }, as(token))),
+    /** A page of the token's user's feed, and who that user is. */
+    feed: async (
+      token: string,
+      limit: number,
+      cursor: string,
+    ): Promise<{ viewer: string; page: PostPage }> => {
+      const feed = await backend.call(backend.posts, backend.posts.getFeed, { limit, cursor }, as(token));
+      return { viewer: feed.viewer, page: postPage(feed) };
+    },
 
-    userPosts: async (username: string, limit: number, cursor: string): Promise<Page<PostView>> =>
+    userPosts: async (username: string, limit: number, cursor: string): Promise<PostPage> =>
       postPage(
         await backend.call(backend.posts, backend.posts.listUserPosts, { username, limit, cursor }, anon),
       ),
@@ -118,12 +142,12 @@ export function flock(ctx: WebContext, request: FastifyRequest) {
       };
     },
 
-    following: async (username: string, limit: number, cursor: string): Promise<Page<string>> =>
+    following: async (username: string, limit: number, cursor: string): Promise<UserPage> =>
       userPage(
         await backend.call(backend.graph, backend.graph.listFollowing, { username, limit, cursor }, anon),
       ),
 
-    followers: async (username: string, limit: number, cursor: string): Promise<Page<string>> =>
+    followers: async (username: string, limit: number, cursor: string): Promise<UserPage> =>
       userPage(
         await backend.call(backend.graph, backend.graph.listFollowers, { username, limit, cursor }, anon),
       ),
@@ -134,12 +158,12 @@ export function flock(ctx: WebContext, request: FastifyRequest) {
   };
 }
 
-export type Flock = ReturnType<typeof flock>;
+export type BackendApi = ReturnType<typeof backendApi>;
 
-function postPage(page: { posts: Post[]; nextCursor: string }): Page<PostView> {
-  return { items: page.posts.map(presentPost), nextCursor: page.nextCursor || null };
+function postPage(page: { posts: Post[]; nextCursor: string }): PostPage {
+  return { posts: page.posts.map(apiPost), nextCursor: nextCursor(page.nextCursor) };
 }
 
-function userPage(page: { usernames: string[]; nextCursor: string }): Page<string> {
-  return { items: page.usernames, nextCursor: page.nextCursor || null };
+function userPage(page: { usernames: string[]; nextCursor: string }): UserPage {
+  return { usernames: page.usernames, nextCursor: nextCursor(page.nextCursor) };
 }

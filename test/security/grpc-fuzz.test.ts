@@ -114,7 +114,8 @@ describe("hostile gRPC", () => {
   }
 
   const bearer = (token: string): [string, string] => ["authorization", `Bearer ${token}`];
-  // Logging out with an expired token removes that dead session, rightly: not an attack to test.
+  // Logging out with an expired token may drop that dead session (a store forgets expired ones
+  // when it reads them), rightly: not an attack to test.
   const expiredLogout = (method: string, metadata: [string, string][]) =>
     method === "logout" && metadata.some(([, v]) => v.includes(world.expiredToken));
 

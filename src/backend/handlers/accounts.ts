@@ -11,10 +11,9 @@ export function accountsGrpcHandlers(service: AccountsService, log: Logger): Acc
       username: await service.createAccount(req.username, req.password),
     })),
     login: unary(log, "Login", async (req) => service.login(req.username, req.password, req.clientAddress)),
-    logout: unary(log, "Logout", async (_req, call) => {
-      await service.logout(bearerToken(call.metadata));
-      return {};
-    }),
+    logout: unary(log, "Logout", async (_req, call) => ({
+      username: await service.logout(bearerToken(call.metadata)),
+    })),
     authenticate: unary(log, "Authenticate", async (_req, call) => ({
       username: await service.authenticate(bearerToken(call.metadata)),
     })),

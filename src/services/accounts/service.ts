@@ -101,9 +101,17 @@ export class AccountsService {
     return { token, username, expiresAtMs };
   }
 
-  async logout(token: string): Promise<void> {
-    if (!isWellFormedToken(token)) return;
-    await this.storage.deleteSession(hashToken(token));
+  /**
+   * Revokes a live session and returns whose it was; "" (and nothing written) when the token
+   * names none, so a caller can answer a dead token's logout as unauthenticated.
+   */
+  async logout(token: string): Promise<string> {
+    if (!isWellFormedToken(token)) return "";
+    const hash = hashToken(token);
+    const session = await this.storage.getSession(hash);
+    if (!session || session.expiresAtMs <= this.clock.now()) return "";
+    await this.storage.deleteSession(hash);
+    return session.username;
   }
 
   /** The user behind a session token; UNAUTHENTICATED when unknown, expired or revoked. */

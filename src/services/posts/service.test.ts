@@ -192,7 +192,11 @@ describe("PostsService.getFeed", () => {
     const alice = await user("alice");
     const bob = await user("bob");
     await post(bob, "hello");
-    assert.deepEqual(await posts.getFeed(alice, undefined, undefined), { posts: [], nextCursor: "" });
+    assert.deepEqual(await posts.getFeed(alice, undefined, undefined), {
+      posts: [],
+      nextCursor: "",
+      viewer: "alice",
+    });
   });
 
   it("drops an author's posts at once after an unfollow, keeping the others", async () => {

@@ -45,7 +45,13 @@ export const DEFAULT_POSTS_OPTIONS: PostsOptions = {
 
 export interface PostPage {
   posts: PostRecord[];
+  /** "" when there are no more posts (proto3's empty string on the wire). */
   nextCursor: string;
+}
+
+/** A page of a reader's feed, naming the reader (so the web tier needs no separate Authenticate). */
+export interface FeedPage extends PostPage {
+  viewer: string;
 }
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{1,64}$/;
@@ -88,7 +94,7 @@ export class PostsService implements FeedSync {
     return post;
   }
 
-  async getFeed(token: string, rawLimit: number | undefined, cursor: string | undefined): Promise<PostPage> {
+  async getFeed(token: string, rawLimit: number | undefined, cursor: string | undefined): Promise<FeedPage> {
     // Undelivered posts do not depend on the reader: read them while the token is checked.
     const pendingRead = this.storage.listUndelivered(this.options.pendingReadLimit);
     pendingRead.catch(() => undefined);
@@ -132,7 +138,7 @@ export class PostsService implements FeedSync {
     );
     const more = kept.length > limit || !exhausted;
     const lastId = page.length > 0 ? page[page.length - 1]!.id : before;
-    return { posts, nextCursor: more && lastId ? encodeCursor(lastId) : "" };
+    return { posts, nextCursor: more && lastId ? encodeCursor(lastId) : "", viewer: reader };
   }
 
   /**

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { checkPassword, normalizeUsername } from "../../shared/validation.js";
 import type { WebContext } from "../context.js";
-import { flock } from "../backend-api.js";
+import { unauthenticated } from "../../shared/errors.js";
+import { backendApi } from "../backend-api.js";
 import { tokenFromHeader } from "../session.js";
 import { objectBody, requireToken, stringField } from "./params.js";
 
@@ -11,7 +12,7 @@ export function accountRoutes(app: FastifyInstance, ctx: WebContext): void {
     const body = objectBody(request.body);
     const username = normalizeUsername(stringField(body, "username"));
     const password = checkPassword(stringField(body, "password"));
-    const created = await flock(ctx, request).createAccount(username, password);
+    const created = await backendApi(ctx, request).createAccount(username, password);
     return reply.code(201).send({ username: created });
   });
 
@@ -19,7 +20,7 @@ export function accountRoutes(app: FastifyInstance, ctx: WebContext): void {
     const body = objectBody(request.body);
     const username = normalizeUsername(stringField(body, "username"));
     const password = checkPassword(stringField(body, "password"));
-    const session = await flock(ctx, request).login(username, password);
+    const session = await backendApi(ctx, request).login(username, password);
     return reply.code(201).send({
       token: session.token,
       username: session.username,
@@ -29,9 +30,9 @@ export function accountRoutes(app: FastifyInstance, ctx: WebContext): void {
 
   app.delete("/api/v1/sessions/current", async (request, reply) => {
     const token = requireToken(tokenFromHeader(request));
-    const api = flock(ctx, request);
-    await api.whoAmI(token);
-    await api.logout(token);
+    // One backend call: it revokes the session and says whose it was ("" for none: 401).
+    const revoked = await backendApi(ctx, request).logout(token);
+    if (revoked === "") throw unauthenticated("session expired or revoked");
     return reply.code(204).send();
   });
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { invalid } from "../../shared/errors.js";
 import { normalizePostText } from "../../shared/validation.js";
 import type { WebContext } from "../context.js";
-import { flock } from "../backend-api.js";
+import { backendApi } from "../backend-api.js";
 import { tokenFromHeader } from "../session.js";
 import { objectBody, pageQuery, requireToken, stringField } from "./params.js";
 
@@ -13,14 +13,13 @@ export function postRoutes(app: FastifyInstance, ctx: WebContext): void {
     const text = normalizePostText(stringField(objectBody(request.body), "text"));
     const key = request.headers["idempotency-key"] ?? "";
     if (typeof key !== "string") throw invalid("Idempotency-Key must be given once");
-    const post = await flock(ctx, request).createPost(token, text, key);
+    const post = await backendApi(ctx, request).createPost(token, text, key);
     return reply.code(201).send(post);
   });
 
   app.get("/api/v1/feed", async (request) => {
     const token = requireToken(tokenFromHeader(request));
     const { limit, cursor } = pageQuery(request.query);
-    const page = await flock(ctx, request).feed(token, limit, cursor);
-    return { posts: page.items, nextCursor: page.nextCursor };
+    return (await backendApi(ctx, request).feed(token, limit, cursor)).page;
   });
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { WebContext } from "../context.js";
-import { flock } from "../backend-api.js";
+import { backendApi } from "../backend-api.js";
 import { pageQuery, pathUsername } from "./params.js";
 
 interface Params {
@@ -10,26 +10,24 @@ interface Params {
 /** Public reads about users: profile counts, their posts, whom they follow and who follows them. */
 export function userRoutes(app: FastifyInstance, ctx: WebContext): void {
   app.get<{ Params: Params }>("/api/v1/users/:username", async (request) => {
-    return flock(ctx, request).profile(pathUsername(request.params.username));
+    return backendApi(ctx, request).profile(pathUsername(request.params.username));
   });
 
   app.get<{ Params: Params }>("/api/v1/users/:username/posts", async (request) => {
     const username = pathUsername(request.params.username);
     const { limit, cursor } = pageQuery(request.query);
-    const api = flock(ctx, request);
+    const api = backendApi(ctx, request);
     const [, page] = await Promise.all([api.requireUser(username), api.userPosts(username, limit, cursor)]);
-    return { posts: page.items, nextCursor: page.nextCursor };
+    return page;
   });
 
   app.get<{ Params: Params }>("/api/v1/users/:username/following", async (request) => {
     const { limit, cursor } = pageQuery(request.query);
-    const page = await flock(ctx, request).following(pathUsername(request.params.username), limit, cursor);
-    return { usernames: page.items, nextCursor: page.nextCursor };
+    return backendApi(ctx, request).following(pathUsername(request.params.username), limit, cursor);
   });
 
   app.get<{ Params: Params }>("/api/v1/users/:username/followers", async (request) => {
     const { limit, cursor } = pageQuery(request.query);
-    const page = await flock(ctx, request).followers(pathUsername(request.params.username), limit, cursor);
-    return { usernames: page.items, nextCursor: page.nextCursor };
+    return backendApi(ctx, request).followers(pathUsername(request.params.username), limit, cursor);
   });
 }

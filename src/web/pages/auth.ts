@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { WebContext } from "../context.js";
-import { flock } from "../backend-api.js";
+import { backendApi } from "../backend-api.js";
 import { toHttpError } from "../http-errors.js";
 import { renderPage } from "../render.js";
 import { clearSessionCookie, setSessionCookie, tokenFromCookie } from "../session.js";
@@ -13,7 +13,7 @@ export function authPages(app: FastifyInstance, ctx: WebContext): void {
 
   app.post("/signup", { preHandler: app.csrfProtection }, async (request, reply) => {
     const { username, password } = formFields(request.body, ["username", "password"]);
-    const api = flock(ctx, request);
+    const api = backendApi(ctx, request);
     try {
       await api.createAccount(username, password);
       await startSession(reply, username, password);
@@ -35,14 +35,14 @@ export function authPages(app: FastifyInstance, ctx: WebContext): void {
 
   app.post("/logout", { preHandler: app.csrfProtection }, async (request, reply) => {
     const token = tokenFromCookie(request);
-    if (token !== "") await flock(ctx, request).logout(token);
+    if (token !== "") await backendApi(ctx, request).logout(token);
     clearSessionCookie(ctx, reply);
     return reply.redirect("/?notice=loggedout", 303);
   });
 
   /** Logs in, replacing (and revoking) any session the browser had before. */
   async function startSession(reply: FastifyReply, username: string, password: string): Promise<void> {
-    const api = flock(ctx, reply.request);
+    const api = backendApi(ctx, reply.request);
     const session = await api.login(username, password);
     const previous = tokenFromCookie(reply.request);
     if (previous !== "" && previous !== session.token) await api.logout(previous).catch(() => undefined);

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from "fastify";
-import { unauthenticated } from "../../shared/errors.js";
 import { pageQuery, pathUsername } from "../api/params.js";
 import type { WebContext } from "../context.js";
-import { flock } from "../backend-api.js";
+import { backendApi } from "../backend-api.js";
 import { renderPage } from "../render.js";
-import { viewerOf } from "./viewer.js";
+import { sessionToken, viewerOf } from "./viewer.js";
 
 interface Params {
   username: string;
@@ -15,26 +14,23 @@ export function profilePages(app: FastifyInstance, ctx: WebContext): void {
   app.get<{ Params: Params }>("/u/:username", async (request, reply) => {
     const username = pathUsername(request.params.username);
     const { limit, cursor } = pageQuery(request.query);
-    const api = flock(ctx, request);
+    const api = backendApi(ctx, request);
     const [viewer, profile, page] = await Promise.all([
       viewerOf(request, api),
       api.profile(username),
       api.userPosts(username, limit, cursor),
     ]);
-    const other = viewer !== undefined && viewer.username !== username;
+    const other = viewer !== undefined && viewer !== username;
     const [following, followsYou] = other
-      ? await Promise.all([
-          api.isFollowing(viewer.username, username),
-          api.isFollowing(username, viewer.username),
-        ])
+      ? await Promise.all([api.isFollowing(viewer, username), api.isFollowing(username, viewer)])
       : [false, false];
     return renderPage(reply, "profile", {
       title: `@${username}`,
-      viewer: viewer?.username,
+      viewer,
       profile,
       following,
       followsYou,
-      posts: page.items,
+      posts: page.posts,
       nextCursor: page.nextCursor,
       cursor,
     });
@@ -46,12 +42,9 @@ export function profilePages(app: FastifyInstance, ctx: WebContext): void {
       { preHandler: app.csrfProtection },
       async (request, reply) => {
         const username = pathUsername(request.params.username);
-        const api = flock(ctx, request);
-        const viewer = await viewerOf(request, api);
-        if (!viewer) throw unauthenticated(`log in to ${action}`);
-        await (action === "follow"
-          ? api.follow(viewer.token, username)
-          : api.unfollow(viewer.token, username));
+        const api = backendApi(ctx, request);
+        const token = sessionToken(request, `log in to ${action}`);
+        await (action === "follow" ? api.follow(token, username) : api.unfollow(token, username));
         // Following from the feed's suggestions goes back to the feed; otherwise to the profile.
         const back = backTo(request.body);
         return reply.redirect(`${back === "home" ? "/" : `/u/${username}`}?notice=${action}ed`, 303);
@@ -63,7 +56,7 @@ export function profilePages(app: FastifyInstance, ctx: WebContext): void {
     app.get<{ Params: Params }>(`/u/:username/${list}`, async (request, reply) => {
       const username = pathUsername(request.params.username);
       const { limit, cursor } = pageQuery(request.query);
-      const api = flock(ctx, request);
+      const api = backendApi(ctx, request);
       const [viewer, profile, page] = await Promise.all([
         viewerOf(request, api),
         api.profile(username),
@@ -71,7 +64,7 @@ export function profilePages(app: FastifyInstance, ctx: WebContext): void {
       ]);
       return renderPage(reply, "users", {
         title: list === "following" ? `People @${username} follows` : `People following @${username}`,
-        viewer: viewer?.username,
+        viewer,
         profile,
         list,
         heading: list === "following" ? `People @${username} follows` : `People following @${username}`,
@@ -79,7 +72,7 @@ export function profilePages(app: FastifyInstance, ctx: WebContext): void {
           list === "following"
             ? `@${username} is not following anyone yet.`
             : `Nobody follows @${username} yet.`,
-        users: page.items,
+        users: page.usernames,
         nextHref: page.nextCursor
           ? `/u/${username}/${list}?cursor=${encodeURIComponent(page.nextCursor)}`
           : "",

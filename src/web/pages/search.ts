@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { WebContext } from "../context.js";
-import { flock } from "../backend-api.js";
+import { backendApi } from "../backend-api.js";
 import { renderPage } from "../render.js";
 import { viewerOf } from "./viewer.js";
 
@@ -11,14 +11,14 @@ export function searchPages(app: FastifyInstance, ctx: WebContext): void {
   app.get("/search", async (request, reply) => {
     const raw = (request.query as Record<string, unknown>).q;
     const query = typeof raw === "string" ? raw.trim().replace(/^@/, "").slice(0, 32) : "";
-    const api = flock(ctx, request);
+    const api = backendApi(ctx, request);
     const [viewer, users] = await Promise.all([
       viewerOf(request, api),
       query === "" ? Promise.resolve([]) : api.searchUsers(query.toLowerCase(), RESULTS),
     ]);
     return renderPage(reply, "users", {
       title: query === "" ? "Find people" : `“${query}” · Find people`,
-      viewer: viewer?.username,
+      viewer,
       query,
       search: true,
       heading: query === "" ? "Find people" : `People whose name starts with “${query}”`,
