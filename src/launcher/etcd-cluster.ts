@@ -337,26 +337,40 @@ function checkSavedLayoutMatches(saved: ClusterLayout, options: EtcdClusterOptio
   }
 }
 
-/** Distinct free loopback ports: all bound at once (so none repeats), then released. */
+/**
+ * Ports tests and tools pick: below Linux's ephemeral range (32768–60999), which the kernel
+ * hands out to outgoing connections, so a port picked here is not taken by one of those
+ * between being picked and being listened on.
+ */
+export const PICKED_PORTS = { low: 10_000, high: 32_000 } as const;
+
+/**
+ * Distinct free loopback ports, picked at random in PICKED_PORTS: each is checked by binding
+ * it (taken ones are skipped), all are held at once (so none repeats), then released.
+ */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<Server>((resolve, reject) => {
-          const server = createServer();
-          server.once("error", reject);
-          server.listen(0, HOST, () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => {
-    const address = s.address();
-    if (address === null || typeof address === "string") throw new Error("no port assigned");
-    return address.port;
+  const { low, high } = PICKED_PORTS;
+  const held: Server[] = [];
+  try {
+    for (let tries = 0; held.length < count; tries++) {
+      if (tries > 100 + count * 20) throw new Error(`no ${count} free ports between ${low} and ${high}`);
+      const port = low + Math.floor(Math.random() * (high - low));
+      const server = await listenOn(port);
+      if (server) held.push(server);
+    }
+    return held.map((s) => (s.address() as { port: number }).port);
+  } finally {
+    await Promise.all(held.map((s) => new Promise((resolve) => s.close(resolve))));
+  }
+}
+
+/** A server listening on `port`, or undefined when the port is taken (or already held here). */
+function listenOn(port: number): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(undefined));
+    server.listen(port, HOST, () => resolve(server));
   });
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
 }
 
 /** etcd's /health goes through Raft, so "true" means this member sees a leader and a quorum. */

@@ -22,7 +22,5 @@ export const notFound = (message: string) => new FlockError(status.NOT_FOUND, me
 export const alreadyExists = (message: string) => new FlockError(status.ALREADY_EXISTS, message);
 export const unauthenticated = (message = "a valid session is required") =>
   new FlockError(status.UNAUTHENTICATED, message);
-export const unavailable = (message = "the store is unavailable, try again") =>
-  new FlockError(status.UNAVAILABLE, message);
 export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
   new FlockError(status.RESOURCE_EXHAUSTED, message, retryAfterSeconds);

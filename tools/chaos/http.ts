@@ -53,9 +53,3 @@ export function outcomeOf(status: number): Outcome {
   if (status >= 400 && status < 500) return "failed";
   return "unknown";
 }
-
-export function errorCode(reply: Reply): string | undefined {
-  if (reply.error) return reply.error;
-  const body = reply.body as { error?: { code?: string } } | undefined;
-  return body?.error?.code;
-}
