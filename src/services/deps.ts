@@ -1,6 +1,6 @@
 /**
  * What one service needs from another. In a backend that hosts both, these are the
- * other service's objects; otherwise they are thin gRPC clients (src/grpc/remote-deps.ts).
+ * other service's objects; otherwise they are thin gRPC clients (src/backend/peers.ts).
  */
 
 /** Turns a session token into the username behind it, or throws UNAUTHENTICATED. */

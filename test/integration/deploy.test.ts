@@ -97,7 +97,7 @@ describe("deploy/: schema check of the multi-host example", () => {
   const common = flock.find((f) => f.name === "common")!.env;
   const hosts = (role: string) => flock.filter((f) => f.name.startsWith(`${role}-`) || f.name === role);
 
-  it("Flock env files name only variables src/config.ts reads, and parse with it", () => {
+  it("Flock env files name only variables src/shared/config.ts reads, and parse with it", () => {
     const known = configVariables();
     assert.ok(
       known.has("ETCD_ENDPOINTS") && known.has("GRPC_TLS_CA_FILE"),

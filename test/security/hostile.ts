@@ -1,5 +1,5 @@
 /**
- * Helpers for the hostile-input suites (src/security/*.test.ts): a raw HTTP sender that sends
+ * Helpers for the hostile-input suites (test/security/*.test.ts): a raw HTTP sender that sends
  * exactly the bytes of the path and headers it is given (no URL normalisation, unlike fetch),
  * every request under a timeout, a request counter, and snapshots of the memory stores to prove
  * that nothing was written.

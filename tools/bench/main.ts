@@ -1,4 +1,4 @@
-// `npm run bench`: seeds a social graph and measures Flock beside raw etcd (see src/bench/).
+// `npm run bench`: seeds a social graph and measures Flock beside raw etcd (see tools/bench/).
 // Starts the whole topology in a temp dir, or measures a running one (BENCH_TARGET).
 import { resolve } from "node:path";
 import { loadBenchConfig } from "./config.js";

@@ -91,7 +91,7 @@ export async function runBench(config: BenchConfig, options: RunOptions = {}): P
       processes: processMemory(topology.processes(), cpuUnderLoad),
       benchClientCpuSecondsUnderLoad: Math.round((benchCpu.user + benchCpu.system) / 1e5) / 10,
       notes: [
-        "seeded in bulk straight into etcd with Flock's key layout and record encoders (src/bench/records.ts)",
+        "seeded in bulk straight into etcd with Flock's key layout and record encoders (tools/bench/records.ts)",
         `every seeded account's password hash uses scrypt log2(N)=${config.scryptLogN}; each login verifies it at that cost`,
         "the bench client, etcd and every Flock process share this machine's CPUs",
       ],

@@ -21,7 +21,7 @@ const flockError = (code: status) => (err: unknown) => {
 const INVALID = flockError(status.INVALID_ARGUMENT);
 const UNAUTHENTICATED = flockError(status.UNAUTHENTICATED);
 
-/** The three services wired as src/services/backend.ts wires them, all in memory, on one fake clock. */
+/** The three services wired as src/backend/context.ts wires them, all in memory, on one fake clock. */
 function setup(postsOptions: Partial<PostsOptions> = {}) {
   const clock = new FakeClock();
   const accountsStore = new MemoryAccountsStorage(clock);
