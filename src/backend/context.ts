@@ -1,112 +1,98 @@
 import type { Logger } from "pino";
-import { BackendClients } from "../grpc/client.js";
-import type { GrpcDial } from "../grpc/tls.js";
-import {
-  AccountsService,
-  DEFAULT_ACCOUNTS_OPTIONS,
-  type AccountsOptions,
-} from "../services/accounts/service.js";
-import type { AccountsStorage } from "../services/accounts/storage.js";
-import type { FeedSync, FollowGraph } from "../services/deps.js";
-import { StoredFollowGraph } from "../services/graph/follow-graph.js";
-import { GraphService } from "../services/graph/service.js";
-import type { GraphStorage } from "../services/graph/storage.js";
-import { DEFAULT_POSTS_OPTIONS, PostsService, type PostsOptions } from "../services/posts/service.js";
-import type { PostsStorage } from "../services/posts/storage.js";
+import type { AccountsOptions } from "../services/accounts/service.js";
+import type { AccountsService } from "../services/accounts/service.js";
+import type { GraphService } from "../services/graph/service.js";
+import type { PostsService } from "../services/posts/service.js";
+import type { PostsViewOptions } from "../services/posts/view.js";
+import { createServices, type ReadModel } from "../services/services.js";
 import type { ServiceName } from "../shared/config.js";
-import type { CallObserver } from "../grpc/client.js";
-import { remoteAccountDirectory, remoteAuthenticator, remoteFeedSync, remoteFollowGraph } from "./peers.js";
+import type { Kv } from "../storage/kv.js";
+import { migrateV1 } from "./migrate-v1.js";
 import type { StoreFactory } from "./stores.js";
 
 export interface BackendContextOptions {
   services: readonly ServiceName[];
   stores: StoreFactory;
-  /** Other backends, for the services this one does not host. */
-  peerAddrs: readonly string[];
-  grpcTimeoutMs: number;
-  /** How this backend dials peers (TLS); plain text when omitted. */
-  peerDial?: GrpcDial;
-  /** Told about every call to a peer (the backend's metrics). */
-  observePeerCalls?: CallObserver;
+  /** ETCD_PREFIX: every key starts with it. */
+  prefix: string;
   accounts?: Partial<AccountsOptions>;
-  posts?: Partial<PostsOptions>;
+  posts?: Partial<PostsViewOptions>;
+  /** Longest a read waits for the view to catch up (then UNAVAILABLE). */
+  maxViewWaitMs?: number;
   log: Logger;
 }
 
 /**
  * Everything one backend process serves with, built in one place (its composition root): the
- * services it hosts, each on its own store, wired to each other in process and to peers over
- * gRPC for the services it does not host. Nothing is patched after construction.
+ * read model every service reads (one watch, whatever the backend hosts), and the services it
+ * hosts, each writing its facts through its own store client. Nothing is patched after
+ * construction.
  */
 export interface BackendContext {
   accounts?: AccountsService;
   graph?: GraphService;
   posts?: PostsService;
-  /** The gRPC clients of the other backends, when this one does not host every service. */
-  peers?: BackendClients;
-  /** Stops background work and closes the stores and the peers' channel. */
+  model: ReadModel;
+  /** Upgrades a v1 layout if one is found, then loads the view; resolves once it serves reads. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
 export function createBackendContext(options: BackendContextOptions): BackendContext {
-  const { log, services, stores } = options;
+  const { services, stores, log } = options;
   const hosts = (name: ServiceName) => services.includes(name);
-  const peers =
-    services.length < 3
-      ? new BackendClients(
-          options.peerAddrs,
-          options.grpcTimeoutMs,
-          options.peerDial,
-          options.observePeerCalls,
-        )
-      : undefined;
-  const peer = () => {
-    if (!peers) throw new Error("no peers configured");
-    return peers;
+  const opened: Kv[] = [];
+  const open = (name: ServiceName | "reader") => {
+    const kv = stores.open(name);
+    opened.push(kv);
+    return kv;
   };
-
-  const accountsStore: AccountsStorage | undefined = hosts("accounts") ? stores.accounts() : undefined;
-  const graphStore: GraphStorage | undefined = hosts("graph") ? stores.graph() : undefined;
-  const postsStore: PostsStorage | undefined = hosts("posts") ? stores.posts() : undefined;
-
-  const accounts = accountsStore
-    ? new AccountsService(accountsStore, { ...DEFAULT_ACCOUNTS_OPTIONS, ...options.accounts })
-    : undefined;
-  const auth = accounts ?? remoteAuthenticator(peer());
-  // Graph and posts need each other; see StoredFollowGraph for how the cycle is cut: the
-  // graph's reads first, then posts on them, then the graph's writes syncing the feeds of posts.
-  const followGraph: FollowGraph = graphStore ? new StoredFollowGraph(graphStore) : remoteFollowGraph(peer());
-  const posts = postsStore
-    ? new PostsService(
-        postsStore,
-        {
-          auth,
-          graph: followGraph,
-          onDeliveryError: (entry, err) =>
-            log.warn({ postId: entry.id, err: String(err) }, "delivery failed; the sweeper will retry"),
-        },
-        { ...DEFAULT_POSTS_OPTIONS, ...options.posts },
-      )
-    : undefined;
-  const feed: FeedSync | undefined = graphStore ? (posts ?? remoteFeedSync(peer())) : undefined;
-  const graph =
-    graphStore && feed
-      ? new GraphService(graphStore, { auth, accounts: accounts ?? remoteAccountDirectory(peer()), feed })
-      : undefined;
-  posts?.delivery.startSweeper();
-
-  return {
-    accounts,
-    graph,
-    posts,
-    peers,
-    close: async () => {
-      // Deliveries still running finish here (or, past the process's stop deadline, are
-      // left to another backend's sweeper: their posts stay noted as undelivered).
-      posts?.delivery.stopSweeper();
-      await posts?.delivery.settled();
-      peers?.close();
-      await Promise.all([accountsStore?.close(), graphStore?.close(), postsStore?.close()]);
+  const reader = open("reader");
+  const all = createServices(
+    {
+      accounts: hosts("accounts") ? open("accounts") : notHosted("accounts"),
+      graph: hosts("graph") ? open("graph") : notHosted("graph"),
+      posts: hosts("posts") ? open("posts") : notHosted("posts"),
+      reader,
     },
+    {
+      prefix: options.prefix,
+      accounts: options.accounts,
+      posts: options.posts,
+      cache: { log, ...(options.maxViewWaitMs ? { maxWaitMs: options.maxViewWaitMs } : {}) },
+    },
+  );
+  return {
+    accounts: hosts("accounts") ? all.accounts : undefined,
+    graph: hosts("graph") ? all.graph : undefined,
+    posts: hosts("posts") ? all.posts : undefined,
+    model: all.model,
+    start: async () => {
+      await migrateV1(reader, options.prefix, log);
+      await all.model.cache.start();
+    },
+    close: async () => {
+      await all.close();
+      await Promise.all([...new Set(opened)].map((kv) => kv.close()));
+    },
+  };
+}
+
+/**
+ * The store of a service this backend does not host: the service's logic still runs here
+ * for reads of the shared view (authentication, for one), but it never writes.
+ */
+function notHosted(name: ServiceName): Kv {
+  const refuse = () => Promise.reject(new Error(`this backend does not host the ${name} service`));
+  return {
+    range: refuse,
+    txn: refuse,
+    grantLease: refuse,
+    revokeLease: refuse,
+    compact: refuse,
+    watch: () => {
+      throw new Error(`this backend does not host the ${name} service`);
+    },
+    close: async () => undefined,
   };
 }

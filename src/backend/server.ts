@@ -16,8 +16,9 @@ import { postsGrpcHandlers } from "./handlers/posts.js";
 import { GRPC_SERVER_OPTIONS } from "./handlers/unary.js";
 import { BackendOps, type BackendOpsOptions } from "./ops/backend-ops.js";
 import { BackendMetrics } from "./ops/metrics.js";
+import { readModelProbe } from "./ops/store-probe.js";
 
-export interface BackendOptions extends Omit<BackendContextOptions, "observePeerCalls"> {
+export interface BackendOptions extends BackendContextOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -25,7 +26,7 @@ export interface BackendOptions extends Omit<BackendContextOptions, "observePeer
   /** TLS for the gRPC server (GRPC_TLS_*); plain text when omitted. */
   serverCredentials?: ServerCredentials;
   /** Store probe for health, etcd status for /cluster, metrics and their port (see ops/backend-ops.ts). */
-  ops?: Omit<BackendOpsOptions, "serviceNames" | "services" | "log" | "metrics">;
+  ops?: Omit<BackendOpsOptions, "serviceNames" | "services" | "log" | "metrics" | "probe">;
   /**
    * This backend's metrics; its etcd stores (see stores.ts) report to the same ones. A fresh
    * registry without Node's default metrics when omitted (tests run many backends in one process).
@@ -51,10 +52,11 @@ export interface RunningBackend {
 export async function startBackend(options: BackendOptions): Promise<RunningBackend> {
   const { log } = options;
   const metrics = options.metrics ?? new BackendMetrics(newRegistry(false, "backend"));
-  const ctx = createBackendContext({ ...options, observePeerCalls: metrics.grpcClient.observe });
+  const ctx = createBackendContext(options);
   const hosted = grpcServices(ctx, log);
   const ops = new BackendOps({
     ...options.ops,
+    probe: readModelProbe(ctx.model.cache),
     metrics,
     serviceNames: hosted.map(([definition]) => serviceNameOf(definition)),
     services: options.services,
@@ -74,8 +76,11 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
       (err, bound) => (err ? reject(err) : resolve(bound)),
     ),
   );
+  // Listening (NOT_SERVING) while the view loads, so health checks and metrics see it.
   await ops.start();
   log.info({ port, services: options.services, metricsPort: ops.metricsPort }, "backend listening");
+  await ctx.start();
+  await ops.probeNow();
 
   return {
     port,

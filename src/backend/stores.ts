@@ -1,21 +1,16 @@
-import type { FlockConfig } from "../shared/config.js";
-import type { AccountsStorage } from "../services/accounts/storage.js";
-import type { GraphStorage } from "../services/graph/storage.js";
-import type { PostsStorage } from "../services/posts/storage.js";
-import { MemoryAccountsStorage } from "../services/accounts/storage/memory.js";
-import { MemoryGraphStorage } from "../services/graph/storage/memory.js";
-import { MemoryPostsStorage } from "../services/posts/storage/memory.js";
-import { EtcdAccountsStorage } from "../services/accounts/storage/etcd.js";
-import { EtcdGraphStorage } from "../services/graph/storage/etcd.js";
-import { EtcdPostsStorage } from "../services/posts/storage/etcd.js";
+import type { FlockConfig, ServiceName } from "../shared/config.js";
 import type { EtcdCallObserver, EtcdStorageOptions } from "../storage/etcd/client.js";
+import { EtcdKv } from "../storage/etcd/kv.js";
 import { etcdCredentials } from "../storage/etcd/tls.js";
+import type { Kv } from "../storage/kv.js";
+import { MemoryKv } from "../storage/memory/kv.js";
 
-/** Opens each service's own store; a backend opens only those of the services it hosts. */
+/** Who a store client acts as: a service (writing its facts), or the read model (reading the views' range). */
+export type StoreUser = ServiceName | "reader";
+
+/** Opens a store client per user; a backend opens one for each service it hosts, and one reader. */
 export interface StoreFactory {
-  accounts(): AccountsStorage;
-  graph(): GraphStorage;
-  posts(): PostsStorage;
+  open(user: StoreUser): Kv;
 }
 
 /** The stores a backend process opens, as its configuration says; etcd calls report to `observer`. */
@@ -30,19 +25,12 @@ export function storesFor(config: FlockConfig, observer?: EtcdCallObserver): Sto
   });
 }
 
-export function memoryStores(): StoreFactory {
-  return {
-    accounts: () => new MemoryAccountsStorage(),
-    graph: () => new MemoryGraphStorage(),
-    posts: () => new MemoryPostsStorage(),
-  };
+/** One in-process store shared by every user (the memory store lives inside this process). */
+export function memoryStores(kv: Kv = new MemoryKv()): StoreFactory {
+  return { open: () => kv };
 }
 
 /** Each call opens a new etcd client: every service owns its connection (and its retry budget). */
 export function etcdStores(options: EtcdStorageOptions): StoreFactory {
-  return {
-    accounts: () => new EtcdAccountsStorage(options),
-    graph: () => new EtcdGraphStorage(options),
-    posts: () => new EtcdPostsStorage(options),
-  };
+  return { open: () => new EtcdKv(options) };
 }

@@ -3,9 +3,8 @@
 import { startBackend } from "../backend/server.js";
 import { EtcdStatusReader } from "../backend/ops/etcd-status.js";
 import { BackendMetrics } from "../backend/ops/metrics.js";
-import { etcdProbe, memoryProbe } from "../backend/ops/store-probe.js";
 import { storesFor } from "../backend/stores.js";
-import { grpcDial, grpcServerCredentials } from "../grpc/tls.js";
+import { grpcServerCredentials } from "../grpc/tls.js";
 import { loadConfig } from "../shared/config.js";
 import { createLogger } from "../shared/logger.js";
 import { newRegistry } from "../shared/metrics.js";
@@ -23,23 +22,12 @@ const backend = await startBackend({
   port: config.backendPort,
   services: config.backendServices,
   stores: storesFor(config, metrics.etcdObserver),
-  peerAddrs: config.backendAddrs,
-  grpcTimeoutMs: config.grpcTimeoutMs,
+  prefix: config.etcdPrefix,
   accounts: { sessionTtlSeconds: config.sessionTtlSeconds, scrypt: { logN: config.scryptLogN, r: 8, p: 1 } },
   log,
   serverCredentials: grpcServerCredentials(config.grpcTls),
-  peerDial: grpcDial(config.grpcTls),
   metrics,
   ops: {
-    probe: etcd
-      ? etcdProbe({
-          endpoints: config.etcdEndpoints,
-          prefix: config.etcdPrefix,
-          timeoutMs: Math.max(1000, config.probeIntervalMs),
-          credentials,
-          observer: metrics.etcdObserver,
-        })
-      : memoryProbe,
     etcdStatus: etcd ? new EtcdStatusReader(config.etcdEndpoints, credentials) : undefined,
     metricsHost: config.backendHost,
     metricsPort: config.backendMetricsPort,

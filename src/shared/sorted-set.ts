@@ -10,6 +10,10 @@ export class SortedSet {
     return this.items.length;
   }
 
+  clear(): void {
+    this.items.length = 0;
+  }
+
   has(value: string): boolean {
     const i = this.lowerBound(value);
     return this.items[i] === value;

@@ -94,15 +94,16 @@ export function backendApi(ctx: WebContext, request: FastifyRequest) {
         .following,
 
     /**
-     * Without a key from the client, one is made per request: a call gRPC re-sends (after an
-     * UNAVAILABLE whose outcome is unknown) then finds the post it made instead of a second.
+     * Every request carries an id of its own: a call gRPC re-sends (after an UNAVAILABLE whose
+     * outcome is unknown) then finds the post it made instead of making a second. The client's
+     * Idempotency-Key, when it sent one, goes along as is.
      */
     createPost: async (token: string, text: string, idempotencyKey = "") =>
       apiPost(
         await backend.call(
           backend.posts,
           backend.posts.createPost,
-          { text, idempotencyKey: idempotencyKey || `auto-${randomUUID()}` },
+          { text, idempotencyKey, requestId: randomUUID() },
           as(token),
         ),
       ),

@@ -4,50 +4,56 @@ import { credentials } from "@grpc/grpc-js";
 import { pino } from "pino";
 import { waitFor } from "../../src/launcher/child.js";
 import { startBackend, type RunningBackend } from "../../src/backend/server.js";
-import { MemoryAccountsStorage } from "../../src/services/accounts/storage/memory.js";
-import { MemoryGraphStorage } from "../../src/services/graph/storage/memory.js";
-import { MemoryPostsStorage } from "../../src/services/posts/storage/memory.js";
 import type { StoreFactory } from "../../src/backend/stores.js";
+import type { Kv, RangeRequest, TxnRequest } from "../../src/storage/kv.js";
+import { MemoryKv } from "../../src/storage/memory/kv.js";
 import { ApiClient } from "../fixtures/api-client.js";
 import { TEST_SCRYPT } from "../fixtures/in-process-flock.js";
 import { buildWebApp } from "../../src/web/app.js";
 import { createWebContext } from "../../src/web/context.js";
 import { checkBackendHealth } from "../../src/grpc/backend-probe.js";
 import { stopWebGracefully } from "../../src/web/ops/shutdown.js";
-import type { StoreProbe } from "../../src/backend/ops/store-probe.js";
 
 const log = pino({ level: "silent" });
 const insecure = { credentials: credentials.createInsecure(), options: {} };
 
-/** Posts storage whose author listing can be held, to have a call in flight on purpose. */
-class GatedPostsStorage extends MemoryPostsStorage {
+/**
+ * A memory store whose transactions (every write request commits one) can be held, to have
+ * a call in flight on purpose, and whose linearizable reads (the read model's freshness
+ * checks, the readiness probe's among them) can be refused, as a store without quorum does.
+ */
+class GatedKv extends MemoryKv {
   gate: Promise<void> | undefined;
-  /** Calls that reached the gate. */
+  /** Transactions that reached the gate. */
   entered = 0;
-  override async listAuthorPosts(author: string, before: string | undefined, limit: number) {
-    if (this.gate) this.entered++;
-    await this.gate;
-    return super.listAuthorPosts(author, before, limit);
+  refusing = false;
+  override async range(request: RangeRequest) {
+    if (request.revision === undefined && this.refusing) throw new Error("etcdserver: no leader (test)");
+    return super.range(request);
+  }
+  override async txn(request: TxnRequest) {
+    if (this.gate) {
+      this.entered++;
+      await this.gate;
+    }
+    return super.txn(request);
   }
 }
 
-function stores(posts: MemoryPostsStorage): StoreFactory {
-  const accounts = new MemoryAccountsStorage();
-  const graph = new MemoryGraphStorage();
-  return { accounts: () => accounts, graph: () => graph, posts: () => posts };
+function stores(kv: Kv): StoreFactory {
+  return { open: () => kv };
 }
 
-async function backendWith(probe: StoreProbe, posts: MemoryPostsStorage, shutdownTimeoutMs = 5_000) {
+async function backendWith(kv: GatedKv, shutdownTimeoutMs = 5_000) {
   return startBackend({
     host: "127.0.0.1",
     port: 0,
     services: ["accounts", "graph", "posts"],
-    stores: stores(posts),
-    peerAddrs: [],
-    grpcTimeoutMs: 5_000,
+    stores: stores(kv),
+    prefix: "flock/",
     accounts: { scrypt: TEST_SCRYPT },
     log,
-    ops: { probe, probeIntervalMs: 30 },
+    ops: { probeIntervalMs: 30 },
     shutdownTimeoutMs,
   });
 }
@@ -80,18 +86,12 @@ const readyz = async (url: string) => {
 };
 
 describe("health: gRPC health on backends, /readyz on web replicas", () => {
-  let storeAnswers = true;
-  const probe: StoreProbe = {
-    check: async () => {
-      if (!storeAnswers) throw new Error("no quorum (test)");
-    },
-    close: () => undefined,
-  };
+  const kv = new GatedKv();
   let backend: RunningBackend;
   let web: Awaited<ReturnType<typeof webFor>>;
 
   before(async () => {
-    backend = await backendWith(probe, new MemoryPostsStorage());
+    backend = await backendWith(kv);
     web = await webFor(backend);
   });
   after(async () => {
@@ -103,7 +103,7 @@ describe("health: gRPC health on backends, /readyz on web replicas", () => {
     assert.equal(await checkBackendHealth(backend.address, insecure), "SERVING");
     assert.deepEqual((await readyz(web.url)).status, 200);
 
-    storeAnswers = false;
+    kv.refusing = true;
     await waitFor(
       "NOT_SERVING",
       async () => (await checkBackendHealth(backend.address, insecure)) === "NOT_SERVING",
@@ -113,7 +113,7 @@ describe("health: gRPC health on backends, /readyz on web replicas", () => {
     // Liveness is not readiness: the process is up.
     assert.equal((await fetch(`${web.url}/healthz`)).status, 200);
 
-    storeAnswers = true;
+    kv.refusing = false;
     await waitFor(
       "SERVING again",
       async () => (await checkBackendHealth(backend.address, insecure)) === "SERVING",
@@ -143,18 +143,16 @@ describe("health: gRPC health on backends, /readyz on web replicas", () => {
 });
 
 describe("graceful shutdown", () => {
-  const alwaysOk: StoreProbe = { check: async () => undefined, close: () => undefined };
-
   it("a backend goes NOT_SERVING, finishes the call in flight, then stops", async () => {
-    const posts = new GatedPostsStorage();
-    const backend = await backendWith(alwaysOk, posts);
+    const posts = new GatedKv();
+    const backend = await backendWith(posts);
     const web = await webFor(backend);
     try {
       const api = new ApiClient(web.url);
-      await api.newUser("inflight");
+      const token = await api.newUser("inflight");
       let release!: () => void;
       posts.gate = new Promise((resolve) => (release = resolve));
-      const inFlight = api.userPosts("inflight");
+      const inFlight = api.post(token, "posted while inflight");
       await waitFor("the call to reach the store", async () => posts.entered > 0);
 
       const closing = backend.close();
@@ -164,7 +162,7 @@ describe("graceful shutdown", () => {
       });
       release();
       await closing;
-      assert.equal((await inFlight).status, 200, "the call in flight finished");
+      assert.equal((await inFlight).status, 201, "the call in flight finished");
       assert.equal(await checkBackendHealth(backend.address, insecure, 300), "UNREACHABLE");
     } finally {
       await web.close();
@@ -172,14 +170,14 @@ describe("graceful shutdown", () => {
   });
 
   it("a backend cancels calls still running at its shutdown deadline", async () => {
-    const posts = new GatedPostsStorage();
-    const backend = await backendWith(alwaysOk, posts, 100);
+    const posts = new GatedKv();
+    const backend = await backendWith(posts, 100);
     const web = await webFor(backend);
     try {
       const api = new ApiClient(web.url);
-      await api.newUser("stuck");
+      const token = await api.newUser("stuck");
       posts.gate = new Promise(() => undefined); // never released
-      const inFlight = api.userPosts("stuck");
+      const inFlight = api.post(token, "posted while stuck");
       await waitFor("the call to reach the store", async () => posts.entered > 0);
       const started = Date.now();
       await backend.close();
@@ -191,15 +189,15 @@ describe("graceful shutdown", () => {
   });
 
   it("a web replica drains (/readyz 503, still serving), then finishes requests in flight", async () => {
-    const posts = new GatedPostsStorage();
-    const backend = await backendWith(alwaysOk, posts);
+    const posts = new GatedKv();
+    const backend = await backendWith(posts);
     const web = await webFor(backend);
     try {
       const api = new ApiClient(web.url);
-      await api.newUser("webdrain");
+      const token = await api.newUser("webdrain");
       let release!: () => void;
       posts.gate = new Promise((resolve) => (release = resolve));
-      const inFlight = api.userPosts("webdrain");
+      const inFlight = api.post(token, "posted while webdrain");
       await waitFor("the call to reach the store", async () => posts.entered > 0);
 
       const stopping = stopWebGracefully(web.app, web.ops, log, { drainMs: 300, timeoutMs: 5_000 });
@@ -209,7 +207,7 @@ describe("graceful shutdown", () => {
       assert.equal((await api.user("webdrain")).status, 200, "still serving while draining");
       release();
       await stopping;
-      assert.equal((await inFlight).status, 200, "the request in flight finished");
+      assert.equal((await inFlight).status, 201, "the request in flight finished");
       await assert.rejects(fetch(`${web.url}/healthz`), "no longer accepting");
     } finally {
       await web.close().catch(() => undefined);

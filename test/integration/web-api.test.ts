@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { prefixEnd } from "../../src/storage/kv.js";
+import { Keys } from "../../src/storage/keys.js";
 import { after, before, describe, it } from "node:test";
 import { ApiClient } from "../fixtures/api-client.js";
 import { startInProcessFlock, type InProcessFlock } from "../fixtures/in-process-flock.js";
@@ -229,5 +231,6 @@ describe("JSON API", () => {
 });
 
 async function countAccounts(flock: InProcessFlock): Promise<number> {
-  return (await flock.stores.accounts.searchUsernames("", 10_000)).length;
+  const accounts = new Keys("flock/").accounts;
+  return (await flock.store.range({ key: accounts, end: prefixEnd(accounts), keysOnly: true })).kvs.length;
 }

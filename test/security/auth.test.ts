@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { DEFAULT_ACCOUNTS_OPTIONS } from "../../src/services/accounts/service.js";
-import { KeyLayout } from "../../src/storage/etcd/keys.js";
+import { AccountRecord } from "../../src/gen/flock/storage/v1/records.js";
+import { prefixEnd } from "../../src/storage/kv.js";
+import { Keys } from "../../src/storage/keys.js";
 import { HtmlClient } from "../fixtures/html-client.js";
 import { assertUnchanged, send, snapshot, type Answer, type HostileRequest } from "./hostile.js";
 import { encodeSegment, HOSTILE_NAMES } from "./payloads.js";
@@ -194,11 +196,13 @@ describe("hostile authentication", () => {
       );
     }
     assertUnchanged(await snapshot(world.flock), before);
-    const layout = new KeyLayout("flock/");
-    for (const stored of await world.flock.stores.accounts.searchUsernames("", 100_000)) {
+    const keys = new Keys("flock/");
+    const accounts = await world.flock.store.range({ key: keys.accounts, end: prefixEnd(keys.accounts) });
+    for (const kv of accounts.kvs) {
+      const stored = Keys.lastSegment(kv.key);
       assert.match(stored, /^[a-z0-9_]{3,32}$/);
-      assert.equal(layout.account(stored), `flock/v1/acct/${stored}`);
-      assert.equal(layout.followingOf(stored).split("/").length, 5, "one key segment per username");
+      assert.equal(keys.account(stored), `flock/v2/a/acct/${stored}`);
+      assert.equal(keys.follow(stored, stored).split("/").length, 6, "one key segment per username");
     }
   });
 
@@ -216,8 +220,11 @@ describe("hostile authentication", () => {
       assert.deepEqual(JSON.parse(created.text), { username: name });
       tokens.push((await world.api.login(name, "correct horse battery")).body.token);
     }
-    const stored = await world.flock.stores.accounts.getAccount("constructor");
-    assert.deepEqual(Object.keys(stored!).sort(), ["createdAtMs", "passwordHash", "username"]);
+    const stored = await world.flock.store.range({ key: new Keys("flock/").account("constructor") });
+    assert.deepEqual(
+      Object.keys(AccountRecord.decode(stored.kvs[0]!.value)).sort(),
+      ["bio", "createdAtMs", "displayName", "passwordHash", "username"],
+    );
     for (let i = 0; i < names.length; i++) {
       const next = names[(i + 1) % names.length]!;
       assert.equal((await world.api.follow(tokens[i]!, next)).status, 204);

@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
 import fc from "fast-check";
-import { AccountsService, throttleAddress } from "../../src/services/accounts/service.js";
-import { MemoryAccountsStorage } from "../../src/services/accounts/storage/memory.js";
+import { throttleAddress } from "../../src/services/accounts/service.js";
 import { FlockError } from "../../src/shared/errors.js";
 import {
   checkPassword,
@@ -12,7 +11,8 @@ import {
   normalizePostText,
   normalizeUsername,
 } from "../../src/shared/validation.js";
-import { KeyLayout } from "../../src/storage/etcd/keys.js";
+import { Keys } from "../../src/storage/keys.js";
+import { memoryServices } from "../fixtures/memory-services.js";
 import { hostileString } from "./payloads.js";
 
 const RUNS = 3000;
@@ -44,7 +44,7 @@ const anyInput = fc.oneof(
  */
 describe("input rules hold for any input", () => {
   it(`usernames: ${RUNS} inputs; accepted ones are canonical ASCII and one key segment`, () => {
-    const layout = new KeyLayout("flock/");
+    const keys = new Keys("flock/");
     fc.assert(
       fc.property(anyInput, (raw) => {
         const result = outcome(() => normalizeUsername(raw));
@@ -52,8 +52,8 @@ describe("input rules hold for any input", () => {
         if (result === "invalid") return;
         assert.match(result, CANONICAL);
         assert.equal(result, raw.toLowerCase());
-        assert.equal(layout.account(result), `flock/v1/acct/${result}`);
-        assert.equal(layout.feedOf(result), `flock/v1/feed/${result}/`);
+        assert.equal(keys.account(result), `flock/v2/a/acct/${result}`);
+        assert.equal(keys.follow(result, result), `flock/v2/g/follow/${result}/${result}`);
       }),
       { numRuns: RUNS },
     );
@@ -160,36 +160,42 @@ describe("login throttle", () => {
   });
 
   it("checks one guess per account at a time, so a parallel burst cannot outrun the count", async () => {
-    const storage = new MemoryAccountsStorage();
-    const accounts = new AccountsService(storage, {
-      sessionTtlSeconds: 3600,
-      // Costly enough (a few ms a hash) that unqueued guesses would all pass the check first.
-      scrypt: { logN: 12, r: 8, p: 1 },
-      maxFailuresPerAccount: 5,
-      maxFailuresPerAddress: 1000,
-      failureWindowSeconds: 60,
+    const services = await memoryServices({
+      accounts: {
+        sessionTtlSeconds: 3600,
+        // Costly enough (a few ms a hash) that unqueued guesses would all pass the check first.
+        scrypt: { logN: 12, r: 8, p: 1 },
+        maxFailuresPerAccount: 5,
+        maxFailuresPerAddress: 1000,
+        failureWindowSeconds: 60,
+      },
     });
+    const { accounts } = services;
     await accounts.createAccount("target", "the right password");
     const results = await Promise.allSettled(
       Array.from({ length: 60 }, (_, i) => accounts.login("target", `guess number ${i}`, `192.0.2.${i}`)),
     );
+    await services.close();
     const codes = results.map((r) => (r.status === "rejected" ? (r.reason as FlockError).code : status.OK));
     assert.equal(codes.filter((c) => c === status.UNAUTHENTICATED).length, 5, "exactly the allowed guesses");
     assert.equal(codes.filter((c) => c === status.RESOURCE_EXHAUSTED).length, 55);
   });
 
   it("checks a few guesses per address at a time, so a burst over many accounts is held too", async () => {
-    const storage = new MemoryAccountsStorage();
-    const accounts = new AccountsService(storage, {
-      sessionTtlSeconds: 3600,
-      scrypt: { logN: 10, r: 8, p: 1 },
-      maxFailuresPerAccount: 1000,
-      maxFailuresPerAddress: 20,
-      failureWindowSeconds: 60,
+    const services = await memoryServices({
+      accounts: {
+        sessionTtlSeconds: 3600,
+        scrypt: { logN: 10, r: 8, p: 1 },
+        maxFailuresPerAccount: 1000,
+        maxFailuresPerAddress: 20,
+        failureWindowSeconds: 60,
+      },
     });
+    const { accounts } = services;
     const results = await Promise.allSettled(
       Array.from({ length: 200 }, (_, i) => accounts.login(`user_${i}`, "password guess", "192.0.2.99")),
     );
+    await services.close();
     const codes = results.map((r) => (r.status === "rejected" ? (r.reason as FlockError).code : status.OK));
     const checked = codes.filter((c) => c === status.UNAUTHENTICATED).length;
     assert.ok(checked >= 20 && checked <= 20 + 3, `${checked} guesses checked (limit 20, 4 at a time)`);

@@ -15,9 +15,12 @@ export function accountsGrpcHandlers(service: AccountsService, log: Logger): Acc
       username: await service.logout(bearerToken(call.metadata)),
     })),
     authenticate: unary(log, "Authenticate", async (_req, call) => ({
-      username: await service.authenticate(bearerToken(call.metadata)),
+      username: (await service.authenticate(bearerToken(call.metadata))).username,
     })),
-    getAccount: unary(log, "GetAccount", async (req) => service.getAccount(req.username)),
+    getAccount: unary(log, "GetAccount", async (req) => {
+      const account = await service.getAccount(req.username);
+      return { username: account.username, createdAtMs: account.createdAtMs };
+    }),
     searchAccounts: unary(log, "SearchAccounts", async (req) => ({
       usernames: await service.search(req.prefix, req.limit),
     })),

@@ -2,11 +2,7 @@ import type { Logger } from "pino";
 import type { GraphServiceServer } from "../../gen/flock/graph/v1/graph.js";
 import { bearerToken } from "../../grpc/metadata.js";
 import { unary } from "./unary.js";
-import { invalid } from "../../shared/errors.js";
-import { isValidUsername } from "../../shared/validation.js";
 import type { GraphService } from "../../services/graph/service.js";
-
-const MAX_CANDIDATES = 1000;
 
 /** The graph service's gRPC face: decode, call the logic, encode. */
 export function graphGrpcHandlers(service: GraphService, log: Logger): GraphServiceServer {
@@ -22,13 +18,6 @@ export function graphGrpcHandlers(service: GraphService, log: Logger): GraphServ
     getRelationship: unary(log, "GetRelationship", async (req) => ({
       following: await service.isFollowing(req.follower, req.followee),
     })),
-    followedAmong: unary(log, "FollowedAmong", async (req) => {
-      if (!isValidUsername(req.follower) || req.candidates.length > MAX_CANDIDATES) {
-        throw invalid(`follower must be a username and candidates at most ${MAX_CANDIDATES}`);
-      }
-      const candidates = req.candidates.filter(isValidUsername);
-      return { followed: [...(await service.followedAmong(req.follower, candidates))] };
-    }),
     getCounts: unary(log, "GetCounts", async (req) => service.counts(req.username)),
     listFollowing: unary(log, "ListFollowing", async (req) =>
       service.listFollowing(req.username, req.limit, req.cursor),

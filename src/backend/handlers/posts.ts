@@ -8,7 +8,7 @@ import type { PostsService } from "../../services/posts/service.js";
 export function postsGrpcHandlers(service: PostsService, log: Logger): PostsServiceServer {
   return {
     createPost: unary(log, "CreatePost", async (req, call) =>
-      service.createPost(bearerToken(call.metadata), req.text, req.idempotencyKey),
+      service.createPost(bearerToken(call.metadata), req.text, req.idempotencyKey, req.requestId),
     ),
     getFeed: unary(log, "GetFeed", async (req, call) =>
       service.getFeed(bearerToken(call.metadata), req.limit, req.cursor),
@@ -19,9 +19,5 @@ export function postsGrpcHandlers(service: PostsService, log: Logger): PostsServ
     countUserPosts: unary(log, "CountUserPosts", async (req) => ({
       count: await service.countUserPosts(req.username),
     })),
-    syncFeedWithFollow: unary(log, "SyncFeedWithFollow", async (req) => {
-      await service.syncFeedWithFollow(req.reader, req.author);
-      return {};
-    }),
   };
 }

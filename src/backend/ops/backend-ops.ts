@@ -11,7 +11,7 @@ import { EtcdStatusReader } from "./etcd-status.js";
 import { instrumentService } from "./call-instruments.js";
 import { BackendMetrics, startMetricsServer } from "./metrics.js";
 import { RateCounter } from "../../shared/rate.js";
-import { memoryProbe, type StoreProbe } from "./store-probe.js";
+import type { StoreProbe } from "./store-probe.js";
 
 export interface BackendOpsOptions {
   /** Full gRPC names of the services this backend hosts (health is reported for each and for ""). */
@@ -19,8 +19,8 @@ export interface BackendOpsOptions {
   /** Short names, for GetReplicaStats. */
   services: readonly string[];
   log: Logger;
-  /** Answers while the store does; memory by default. Closed with the backend. */
-  probe?: StoreProbe;
+  /** Answers while the backend can serve (see store-probe.ts). Closed with the backend. */
+  probe: StoreProbe;
   /** etcd members to report on /cluster (none for the memory store). Closed with the backend. */
   etcdStatus?: EtcdStatusReader;
   metrics: BackendMetrics;
@@ -49,7 +49,7 @@ export class BackendOps {
 
   constructor(private readonly options: BackendOpsOptions) {
     this.metrics = options.metrics;
-    this.probe = options.probe ?? memoryProbe;
+    this.probe = options.probe;
     this.setServing("NOT_SERVING");
   }
 
@@ -91,6 +91,11 @@ export class BackendOps {
     }
   }
 
+  /** Probes now (say, right after the read model is loaded) instead of at the next interval. */
+  probeNow(): Promise<void> {
+    return this.probeOnce();
+  }
+
   /** NOT_SERVING from now on, whatever the store says; probing stops. */
   beginShutdown(): void {
     this.shuttingDown = true;
@@ -100,7 +105,7 @@ export class BackendOps {
 
   async close(): Promise<void> {
     this.beginShutdown();
-    await this.probing;
+    // A probe still waiting on the store changes nothing once shut down: not waited for.
     this.probe.close();
     this.options.etcdStatus?.close();
     await this.metricsServer?.close();

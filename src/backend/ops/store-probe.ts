@@ -1,26 +1,21 @@
-import { EtcdStore, type EtcdStorageOptions } from "../../storage/etcd/client.js";
+import type { WatchCache } from "../../storage/watch-cache.js";
 
-/** Answers while the store can serve: for etcd, a linearizable read, so it needs a quorum. */
+/** Answers while the backend can serve. */
 export interface StoreProbe {
   check(): Promise<void>;
   close(): void;
 }
 
-/** The in-memory store lives in the process: it answers whenever the process does. */
-export const memoryProbe: StoreProbe = { check: async () => undefined, close: () => undefined };
-
 /**
- * A probe on its own small etcd client (the storages' clients stay untouched): one
- * count-only range of a single key, through EtcdStore so a dead member is skipped as in
- * real calls. Fails when no quorum answers within `timeoutMs`.
+ * Ready means: the read model is loaded (not loading or rebuilding) and answers a
+ * linearizable read, i.e. the store has a quorum and the watch keeps up with it.
  */
-export function etcdProbe(options: EtcdStorageOptions): StoreProbe {
-  const store = new EtcdStore(options);
-  const key = Buffer.from(`${options.prefix}ops/probe`);
+export function readModelProbe(cache: WatchCache): StoreProbe {
   return {
     check: async () => {
-      await store.range({ key, count_only: true });
+      if (!cache.ready) throw new Error("the read model is loading");
+      await cache.fresh();
     },
-    close: () => store.close(),
+    close: () => undefined,
   };
 }

@@ -2,9 +2,13 @@ import { isIP } from "node:net";
 import { systemClock, type Clock } from "../../shared/clock.js";
 import { alreadyExists, notFound, tooManyRequests, unauthenticated } from "../../shared/errors.js";
 import { checkPassword, normalizeLimit, normalizeUsername } from "../../shared/validation.js";
+import type { Keys } from "../../storage/keys.js";
+import type { Freshness } from "../../storage/watch-cache.js";
+import type { Authenticator, Viewer } from "../auth.js";
+import type { AccountsFacts } from "./facts.js";
 import { DEFAULT_SCRYPT_PARAMS, hashPassword, verifyPassword, type ScryptParams } from "./password.js";
-import type { AccountsStorage } from "./storage.js";
 import { hashToken, isWellFormedToken, newSessionToken } from "./tokens.js";
+import type { Account, AccountsView } from "./view.js";
 
 export interface AccountsOptions {
   sessionTtlSeconds: number;
@@ -13,6 +17,8 @@ export interface AccountsOptions {
   maxFailuresPerAccount: number;
   maxFailuresPerAddress: number;
   failureWindowSeconds: number;
+  /** Live sessions an account may hold; a login beyond it ends the oldest. */
+  maxSessionsPerAccount: number;
 }
 
 export const DEFAULT_ACCOUNTS_OPTIONS: AccountsOptions = {
@@ -21,23 +27,31 @@ export const DEFAULT_ACCOUNTS_OPTIONS: AccountsOptions = {
   maxFailuresPerAccount: 10,
   maxFailuresPerAddress: 100,
   failureWindowSeconds: 15 * 60,
+  maxSessionsPerAccount: 50,
 };
 
-export interface Session {
+export interface NewSession {
   token: string;
   username: string;
   expiresAtMs: number;
 }
 
-/** Accounts and sessions: the only place that sees passwords and turns tokens into users. */
-export class AccountsService {
+/**
+ * Accounts and sessions: the only place that sees passwords and turns tokens into users.
+ * Writes are facts (AccountsFacts); reads come from this backend's view (AccountsView),
+ * made fresh first, so they reflect every write acknowledged anywhere before them.
+ */
+export class AccountsService implements Authenticator {
   /** Verified against when the account does not exist, so both failures take the same time. */
   private readonly decoyHash: Promise<string>;
   private readonly accountGate = new KeyedGate(1, 16);
   private readonly addressGate = new KeyedGate(4, 1024);
 
   constructor(
-    private readonly storage: AccountsStorage,
+    private readonly facts: AccountsFacts,
+    private readonly view: AccountsView,
+    private readonly freshness: Freshness,
+    private readonly keys: Keys,
     private readonly options: AccountsOptions = DEFAULT_ACCOUNTS_OPTIONS,
     private readonly clock: Clock = systemClock,
   ) {
@@ -52,11 +66,16 @@ export class AccountsService {
     // The store recognises a retry of this very write (same salted hash) as success, so a
     // timed-out-then-retried signup is not reported as "taken". Nothing here compares the
     // password with an existing account: that would let signup probe passwords unthrottled.
-    if (await this.storage.createAccount({ username, passwordHash, createdAtMs: now })) return username;
-    throw alreadyExists(`username "${username}" is taken`);
+    const revision = await this.facts.createAccount(
+      { username, passwordHash: "", createdAtMs: now, displayName: "", bio: "" },
+      passwordHash,
+    );
+    if (revision === undefined) throw alreadyExists(`username "${username}" is taken`);
+    await this.freshness.reached(revision);
+    return username;
   }
 
-  async login(rawUsername: unknown, rawPassword: unknown, clientAddress: string): Promise<Session> {
+  async login(rawUsername: unknown, rawPassword: unknown, clientAddress: string): Promise<NewSession> {
     const username = normalizeUsername(rawUsername);
     const password = checkPassword(rawPassword);
     const accountKey = `u:${username}`;
@@ -76,16 +95,16 @@ export class AccountsService {
     password: string,
     accountKey: string,
     addressKey: string,
-  ): Promise<Session> {
+  ): Promise<NewSession> {
     await this.refuseWhenThrottled(accountKey, addressKey);
 
-    const account = await this.storage.getAccount(username);
-    const ok = await verifyPassword(password, account?.passwordHash ?? (await this.decoyHash));
-    if (!account || !ok) {
+    const passwordHash = await this.facts.passwordHash(username);
+    const ok = await verifyPassword(password, passwordHash ?? (await this.decoyHash));
+    if (passwordHash === undefined || !ok) {
       const window = this.options.failureWindowSeconds;
       await Promise.all([
-        this.storage.recordLoginFailure(accountKey, window),
-        this.storage.recordLoginFailure(addressKey, window),
+        this.facts.recordLoginFailure(accountKey, window),
+        this.facts.recordLoginFailure(addressKey, window),
       ]);
       throw unauthenticated("wrong username or password");
     }
@@ -93,57 +112,82 @@ export class AccountsService {
     const token = newSessionToken();
     const now = this.clock.now();
     const expiresAtMs = now + this.options.sessionTtlSeconds * 1000;
-    await this.storage.createSession(
+    const live = this.view.sessionsOf(username);
+    const evict = live
+      .slice(0, Math.max(0, live.length - (this.options.maxSessionsPerAccount - 1)))
+      .map((s) => s.tokenHash);
+    const revision = await this.facts.createSession(
       hashToken(token),
       { username, createdAtMs: now, expiresAtMs },
-      this.options.sessionTtlSeconds,
+      evict,
     );
+    await this.freshness.reached(revision);
     return { token, username, expiresAtMs };
   }
 
   /**
-   * Revokes a live session and returns whose it was; "" (and nothing written) when the token
-   * names none, so a caller can answer a dead token's logout as unauthenticated.
+   * Ends the session named by the token and returns its user. A token that names no live
+   * session writes nothing and returns "", so a caller can answer it as unauthenticated.
    */
   async logout(token: string): Promise<string> {
     if (!isWellFormedToken(token)) return "";
-    const hash = hashToken(token);
-    const session = await this.storage.getSession(hash);
-    if (!session || session.expiresAtMs <= this.clock.now()) return "";
-    await this.storage.deleteSession(hash);
-    return session.username;
+    await this.freshness.fresh();
+    const viewer = this.viewerOf(token);
+    if (!viewer) return "";
+    await this.freshness.reached(await this.facts.deleteSession(hashToken(token)));
+    return viewer.username;
   }
 
-  /** The user behind a session token; UNAUTHENTICATED when unknown, expired or revoked. */
-  async authenticate(token: string): Promise<string> {
+  async authenticate(token: string): Promise<Viewer> {
     if (!isWellFormedToken(token)) throw unauthenticated();
-    const session = await this.storage.getSession(hashToken(token));
-    if (!session || session.expiresAtMs <= this.clock.now())
-      throw unauthenticated("session expired or revoked");
-    return session.username;
+    await this.freshness.fresh();
+    return this.viewerOf(token) ?? this.refuse();
   }
 
-  async getAccount(rawUsername: unknown): Promise<{ username: string; createdAtMs: number }> {
+  async authenticateForWrite(token: string): Promise<Viewer> {
+    if (!isWellFormedToken(token)) throw unauthenticated();
+    const known = this.viewerOf(token);
+    if (known) return known;
+    // Perhaps a session opened on another backend that this view has not seen yet.
+    await this.freshness.fresh();
+    return this.viewerOf(token) ?? this.refuse();
+  }
+
+  async getAccount(rawUsername: unknown): Promise<Account> {
     const username = normalizeUsername(rawUsername);
-    const account = await this.storage.getAccount(username);
+    await this.freshness.fresh();
+    const account = this.view.account(username);
     if (!account) throw notFound(`no user "${username}"`);
-    return { username: account.username, createdAtMs: account.createdAtMs };
-  }
-
-  async exists(username: string): Promise<boolean> {
-    return (await this.storage.getAccount(username)) !== undefined;
+    return account;
   }
 
   async search(rawPrefix: string, limit: number | undefined): Promise<string[]> {
     const prefix = rawPrefix.toLowerCase();
     if (!/^[a-z0-9_]{0,32}$/.test(prefix)) return [];
-    return this.storage.searchUsernames(prefix, normalizeLimit(limit));
+    const max = normalizeLimit(limit);
+    await this.freshness.fresh();
+    return this.view.search(prefix, max);
+  }
+
+  private viewerOf(token: string): Viewer | undefined {
+    const tokenHash = hashToken(token);
+    const session = this.view.session(tokenHash);
+    if (!session || session.expiresAtMs <= this.clock.now()) return undefined;
+    return {
+      username: session.username,
+      sessionKey: this.keys.session(tokenHash),
+      sessionRevision: session.revision,
+    };
+  }
+
+  private refuse(): never {
+    throw unauthenticated("session expired or revoked");
   }
 
   private async refuseWhenThrottled(accountKey: string, addressKey: string): Promise<void> {
     const [forAccount, forAddress] = await Promise.all([
-      this.storage.loginFailures(accountKey),
-      this.storage.loginFailures(addressKey),
+      this.facts.loginFailures(accountKey),
+      this.facts.loginFailures(addressKey),
     ]);
     if (
       forAccount >= this.options.maxFailuresPerAccount ||

@@ -1,22 +1,16 @@
 import { decodeCursor, encodeCursor } from "../../shared/cursor.js";
-import type { AccountDirectory, Authenticator, FeedSync } from "../deps.js";
-import { invalid, notFound } from "../../shared/errors.js";
-import { systemClock, type Clock } from "../../shared/clock.js";
+import { invalid, notFound, unauthenticated } from "../../shared/errors.js";
 import {
   isValidUsername,
   normalizeLimit,
   normalizeUsername,
   PAGE_LIMIT_MAX,
 } from "../../shared/validation.js";
-import { StoredFollowGraph } from "./follow-graph.js";
-import type { GraphStorage } from "./storage.js";
-
-export interface GraphDeps {
-  auth: Authenticator;
-  accounts: AccountDirectory;
-  /** Brings a reader's feed in line after each follow or unfollow (the posts service, or a peer's). */
-  feed: FeedSync;
-}
+import type { Freshness } from "../../storage/watch-cache.js";
+import type { AccountsView } from "../accounts/view.js";
+import type { Authenticator } from "../auth.js";
+import type { FollowOutcome, GraphFacts } from "./facts.js";
+import type { GraphView } from "./view.js";
 
 export interface UserPage {
   usernames: string[];
@@ -24,62 +18,76 @@ export interface UserPage {
 }
 
 /**
- * Who follows whom. Every change acts for the user behind the session token. The reads other
- * services need (FollowGraph) come from StoredFollowGraph, which this extends.
+ * Who follows whom. Changes act for the user behind the session token and are one fact
+ * each; reads come from this backend's view of the graph, made fresh first.
  */
-export class GraphService extends StoredFollowGraph {
+export class GraphService {
   constructor(
-    storage: GraphStorage,
-    private readonly deps: GraphDeps,
-    private readonly clock: Clock = systemClock,
-  ) {
-    super(storage);
-  }
+    private readonly facts: GraphFacts,
+    private readonly view: GraphView,
+    private readonly accounts: AccountsView,
+    private readonly freshness: Freshness,
+    private readonly auth: Authenticator,
+  ) {}
 
   async follow(token: string, rawTarget: unknown): Promise<void> {
-    const me = await this.deps.auth.authenticate(token);
+    const viewer = await this.auth.authenticateForWrite(token);
     const target = normalizeUsername(rawTarget);
-    if (target === me) throw invalid("you cannot follow yourself");
-    if (!(await this.deps.accounts.exists(target))) throw notFound(`no user "${target}"`);
-    await this.storage.follow(me, target, this.clock.now());
-    await this.deps.feed.syncFeedWithFollow(me, target);
+    if (target === viewer.username) throw invalid("you cannot follow yourself");
+    let account = this.accounts.account(target);
+    if (!account) {
+      // Perhaps an account this view has not seen yet.
+      await this.freshness.fresh();
+      account = this.accounts.account(target);
+      if (!account) throw notFound(`no user "${target}"`);
+    }
+    await this.settle(await this.facts.follow(viewer, target, account.revision), target);
   }
 
   async unfollow(token: string, rawTarget: unknown): Promise<void> {
-    const me = await this.deps.auth.authenticate(token);
+    const viewer = await this.auth.authenticateForWrite(token);
     const target = normalizeUsername(rawTarget);
-    if (target === me) throw invalid("you cannot unfollow yourself");
-    await this.storage.unfollow(me, target);
-    await this.deps.feed.syncFeedWithFollow(me, target);
+    if (target === viewer.username) throw invalid("you cannot unfollow yourself");
+    await this.settle(await this.facts.unfollow(viewer, target), target);
+  }
+
+  async isFollowing(follower: string, followee: string): Promise<boolean> {
+    if (!isValidUsername(follower) || !isValidUsername(followee)) return false;
+    await this.freshness.fresh();
+    return this.view.isFollowing(follower.toLowerCase(), followee.toLowerCase());
   }
 
   async counts(rawUser: unknown): Promise<{ followers: number; following: number }> {
     const user = normalizeUsername(rawUser);
-    const [followers, following] = await Promise.all([
-      this.storage.countFollowers(user),
-      this.storage.countFollowing(user),
-    ]);
-    return { followers, following };
+    await this.freshness.fresh();
+    return { followers: this.view.countFollowers(user), following: this.view.countFollowing(user) };
   }
 
   listFollowing(rawUser: unknown, limit: number | undefined, cursor: string | undefined): Promise<UserPage> {
-    return this.page(rawUser, limit, cursor, (user, after, n) => this.storage.listFollowing(user, after, n));
+    return this.page(rawUser, limit, cursor, (user, after, n) => this.view.followingPage(user, after, n));
   }
 
   listFollowers(rawUser: unknown, limit: number | undefined, cursor: string | undefined): Promise<UserPage> {
-    return this.page(rawUser, limit, cursor, (user, after, n) => this.storage.listFollowers(user, after, n));
+    return this.page(rawUser, limit, cursor, (user, after, n) => this.view.followersPage(user, after, n));
+  }
+
+  private async settle(outcome: FollowOutcome, target: string): Promise<void> {
+    if (outcome.kind === "session-gone") throw unauthenticated("session expired or revoked");
+    if (outcome.kind === "no-such-user") throw notFound(`no user "${target}"`);
+    await this.freshness.reached(outcome.revision);
   }
 
   private async page(
     rawUser: unknown,
     rawLimit: number | undefined,
     cursor: string | undefined,
-    read: (user: string, after: string | undefined, limit: number) => Promise<string[]>,
+    read: (user: string, after: string | undefined, limit: number) => string[],
   ): Promise<UserPage> {
     const user = normalizeUsername(rawUser);
     const limit = normalizeLimit(rawLimit);
     const after = decodeCursor(cursor, isValidUsername);
-    const names = await read(user, after, Math.min(limit + 1, PAGE_LIMIT_MAX + 1));
+    await this.freshness.fresh();
+    const names = read(user, after, Math.min(limit + 1, PAGE_LIMIT_MAX + 1));
     const usernames = names.slice(0, limit);
     const nextCursor = names.length > limit ? encodeCursor(usernames[usernames.length - 1]!) : "";
     return { usernames, nextCursor };

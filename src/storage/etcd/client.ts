@@ -1,4 +1,4 @@
-import type { CallOptions } from "@grpc/grpc-js";
+import type { CallOptions, Metadata } from "@grpc/grpc-js";
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, noop } from "cockatiel";
 import {
   Etcd3,
@@ -10,9 +10,11 @@ import {
   type IRequestOp,
   type ITxnRequest,
   type ITxnResponse,
+  type IWatchRequest,
+  type IWatchResponse,
+  type IDuplexStream,
 } from "etcd3";
 import { isTransient, StoreTimeoutError } from "./errors.js";
-import { KeyLayout } from "./keys.js";
 
 /** What every etcd-backed storage is opened with. */
 export interface EtcdStorageOptions {
@@ -60,7 +62,6 @@ const TXN_CONCURRENCY = 4;
  * a fixed value, or a txn that compares create/mod revisions.
  */
 export class EtcdStore {
-  readonly keys: KeyLayout;
   private readonly client: Etcd3;
   private readonly timeoutMs: number;
   /** One attempt may use at most this much of the budget, so a hung member leaves time for another. */
@@ -70,7 +71,6 @@ export class EtcdStore {
 
   constructor(options: EtcdStorageOptions) {
     if (options.endpoints.length === 0) throw new Error("etcd storage needs at least one endpoint");
-    this.keys = new KeyLayout(options.prefix);
     this.observer = options.observer;
     this.timeoutMs = options.timeoutMs;
     this.attemptTimeoutMs = Math.min(options.timeoutMs, Math.max(500, Math.floor(options.timeoutMs / 3)));
@@ -119,6 +119,16 @@ export class EtcdStore {
     return response.ID;
   }
 
+  /** Ends a lease now; its keys are deleted. An unknown lease is not an error. */
+  async revokeLease(id: string): Promise<void> {
+    try {
+      await this.call("lease revoke", (options) => this.client.leaseClient.leaseRevoke({ ID: id }, options));
+    } catch (err) {
+      if (err instanceof Error && /requested lease not found/.test(err.message)) return;
+      throw err;
+    }
+  }
+
   /** Best effort: an unused lease expires anyway. */
   revokeLeaseLater(id: string): void {
     this.call("lease revoke", (options) => this.client.leaseClient.leaseRevoke({ ID: id }, options)).catch(
@@ -138,6 +148,25 @@ export class EtcdStore {
     const chunks = chunkOps(ops);
     const answers = await inParallel(chunks, TXN_CONCURRENCY, (chunk) => this.txn({ success: chunk }));
     return answers.flatMap((answer) => answer.responses.map((r) => r.response_range));
+  }
+
+  /** Forgets history before `revision` (etcd also compacts on its own timer, see the launcher). */
+  async compact(revision: number): Promise<void> {
+    await this.call("compact", (options) => this.client.kv.compact({ revision, physical: false }, options));
+  }
+
+  /**
+   * A raw watch stream on one member. It carries `hasleader`, so a member that loses its
+   * leader (partitioned into a minority) ends the stream instead of leaving it silent.
+   */
+  openWatchStream(): Promise<IDuplexStream<IWatchRequest, IWatchResponse>> {
+    const pool = (this.client as unknown as { pool: WatchPool }).pool;
+    return pool.withConnection("Watch", ({ client, metadata }) => {
+      const withLeader = metadata.clone();
+      withLeader.set("hasleader", "true");
+      const stream = client.watch(withLeader, {});
+      return Promise.resolve(stream);
+    });
   }
 
   close(): void {
@@ -179,6 +208,17 @@ export class EtcdStore {
       await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())));
     }
   }
+}
+
+/** The part of etcd3's connection pool a raw watch stream needs (not in its public types). */
+interface WatchPool {
+  withConnection<T>(
+    service: "Watch",
+    fn: (connection: {
+      client: { watch(metadata: Metadata, options: object): IDuplexStream<IWatchRequest, IWatchResponse> };
+      metadata: Metadata;
+    }) => Promise<T>,
+  ): Promise<T>;
 }
 
 function describe(err: unknown): string {

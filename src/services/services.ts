@@ -1,0 +1,119 @@
+import type { Clock } from "../shared/clock.js";
+import { systemClock } from "../shared/clock.js";
+import type { Kv } from "../storage/kv.js";
+import { Keys } from "../storage/keys.js";
+import { LeaseBuckets } from "../storage/lease-buckets.js";
+import { WatchCache, type WatchCacheOptions } from "../storage/watch-cache.js";
+import { FactWriter } from "../storage/writer.js";
+import { AccountsFacts } from "./accounts/facts.js";
+import { AccountsService, DEFAULT_ACCOUNTS_OPTIONS, type AccountsOptions } from "./accounts/service.js";
+import { AccountsView } from "./accounts/view.js";
+import { GraphFacts } from "./graph/facts.js";
+import { GraphService } from "./graph/service.js";
+import { GraphView } from "./graph/view.js";
+import { PostsFacts } from "./posts/facts.js";
+import { PostsService } from "./posts/service.js";
+import { PostsView, type PostsViewOptions } from "./posts/view.js";
+
+/** One store client per service, each with its own identity (etcd role) in production. */
+export interface ServiceStores {
+  accounts: Kv;
+  graph: Kv;
+  posts: Kv;
+  /** The client the read model watches and reads its barriers with. */
+  reader: Kv;
+}
+
+export interface ServicesOptions {
+  /** ETCD_PREFIX: every key starts with it. */
+  prefix: string;
+  accounts?: Partial<AccountsOptions>;
+  posts?: Partial<PostsViewOptions>;
+  cache?: Pick<WatchCacheOptions, "pageSize" | "loadConcurrency" | "maxWaitMs" | "stallMs" | "log">;
+  clock?: Clock;
+}
+
+/** The views every backend holds, fed by one watch. */
+export interface ReadModel {
+  cache: WatchCache;
+  accounts: AccountsView;
+  graph: GraphView;
+  posts: PostsView;
+}
+
+export interface Services {
+  accounts: AccountsService;
+  graph: GraphService;
+  posts: PostsService;
+  model: ReadModel;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_TEXT_BUDGET_BYTES = 256 * 1024 * 1024;
+/** Sessions and idempotency keys share one lease per bucket of this length. */
+const SESSION_BUCKET_SECONDS = 3600;
+const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+
+/**
+ * The three services over one read model, wired in one place: each writes its own facts
+ * through its own store client, and all read the views this backend derives from one watch.
+ * Call `model.cache.start()` before serving.
+ */
+export function createServices(stores: ServiceStores, options: ServicesOptions): Services {
+  const keys = new Keys(options.prefix);
+  const clock = options.clock ?? systemClock;
+  const accountsOptions = { ...DEFAULT_ACCOUNTS_OPTIONS, ...options.accounts };
+
+  const accountsView = new AccountsView(keys);
+  const graphView = new GraphView(keys);
+  const postsView = new PostsView(keys, graphView, {
+    textBudgetBytes: DEFAULT_TEXT_BUDGET_BYTES,
+    ...options.posts,
+  });
+  const cache = new WatchCache(stores.reader, {
+    watched: keys.watched,
+    loadRanges: keys.loadRanges,
+    barrier: keys.ticks,
+    projections: [accountsView, graphView, postsView],
+    ...options.cache,
+  });
+
+  const now = () => clock.now();
+  const accounts = new AccountsService(
+    new AccountsFacts(
+      new FactWriter(stores.accounts, keys.tick("a")),
+      keys,
+      new LeaseBuckets(stores.accounts, accountsOptions.sessionTtlSeconds, SESSION_BUCKET_SECONDS, now),
+    ),
+    accountsView,
+    cache,
+    keys,
+    accountsOptions,
+    clock,
+  );
+  const graph = new GraphService(
+    new GraphFacts(new FactWriter(stores.graph, keys.tick("g")), keys),
+    graphView,
+    accountsView,
+    cache,
+    accounts,
+  );
+  const posts = new PostsService(
+    new PostsFacts(
+      new FactWriter(stores.posts, keys.tick("p")),
+      keys,
+      new LeaseBuckets(stores.posts, IDEMPOTENCY_TTL_SECONDS, SESSION_BUCKET_SECONDS, now),
+    ),
+    postsView,
+    cache,
+    accounts,
+    clock,
+  );
+  return {
+    accounts,
+    graph,
+    posts,
+    model: { cache, accounts: accountsView, graph: graphView, posts: postsView },
+    close: () => cache.close(),
+  };
+}

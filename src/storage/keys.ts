@@ -1,0 +1,115 @@
+import type { KeyRange } from "./watch-cache.js";
+import { splitByNextChar } from "./watch-cache.js";
+
+/**
+ * THE key layout of Flock (layout v2): every key any service writes is built here.
+ *
+ * Facts are written once, one transaction per user action, a fixed small number of keys each;
+ * nothing is written per follower. Every backend derives its views (feeds, counts,
+ * notifications) from these facts through one watch (see watch-cache.ts).
+ *
+ *   <prefix>v2/
+ *     a/acct/<user>                  AccountRecord: the public part of an account      accounts
+ *     a/sess/<sha256(token)>         SessionRecord, under a lease shared by the sessions of one time bucket
+ *     g/follow/<follower>/<followee> ""                                                 graph
+ *     p/post/<postKey>               PostRecord; the post's id is this key's create revision   posts
+ *     p/idem/<author>/<key>          postKey the client's Idempotency-Key created, under a one-day lease
+ *     t/<service>                    "" : the service's tick, written by every transaction it commits
+ *     _s/cred/<user>                 the password hash: outside the watched range     accounts
+ *     _s/loginfail/<throttle key>    "<count> <nonce>", under a lease of the throttle window
+ *
+ * The watched range [v2/a/, v2/u) holds every fact a view needs and nothing secret: "_" sorts
+ * before the lower-case letters, so `_s/` lies outside it, and each service's etcd role may
+ * read the views' range and write only its own letters (deploy/etcd/roles.sh).
+ *
+ * Ticks: a read is linearizable once the view has applied the newest tick revision (see
+ * watch-cache.ts); every transaction a service commits puts its tick, so that revision is
+ * at least the revision of every write acknowledged before the read.
+ *
+ * "/" (0x2F) sorts below every username character [a-z0-9_], so `follow/<user>/` holds
+ * exactly that user's keys. Post keys are hex, so a snapshot can read them in 256 small
+ * ranges (etcd 3.4 walks a range's whole key span even under a limit).
+ */
+export const LAYOUT_VERSION = "v2";
+
+export type Writer = "a" | "g" | "p";
+
+const USERNAME_CHARS = "0123456789_abcdefghijklmnopqrstuvwxyz";
+const HEX = "0123456789abcdef";
+const BASE64URL = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+
+export class Keys {
+  readonly root: string;
+
+  constructor(prefix: string) {
+    this.root = `${prefix}${LAYOUT_VERSION}/`;
+  }
+
+  // accounts
+  account(username: string): string {
+    return `${this.root}a/acct/${username}`;
+  }
+  get accounts(): string {
+    return `${this.root}a/acct/`;
+  }
+  session(tokenHash: string): string {
+    return `${this.root}a/sess/${tokenHash}`;
+  }
+  get sessions(): string {
+    return `${this.root}a/sess/`;
+  }
+  credentials(username: string): string {
+    return `${this.root}_s/cred/${username}`;
+  }
+  /** Throttle keys are free text (they hold client addresses), so they are escaped to stay one segment. */
+  loginFailures(throttleKey: string): string {
+    return `${this.root}_s/loginfail/${encodeURIComponent(throttleKey)}`;
+  }
+
+  // graph
+  follow(follower: string, followee: string): string {
+    return `${this.root}g/follow/${follower}/${followee}`;
+  }
+  get follows(): string {
+    return `${this.root}g/follow/`;
+  }
+
+  // posts
+  post(postKey: string): string {
+    return `${this.root}p/post/${postKey}`;
+  }
+  get posts(): string {
+    return `${this.root}p/post/`;
+  }
+  idempotency(author: string, idempotencyKey: string): string {
+    return `${this.root}p/idem/${author}/${idempotencyKey}`;
+  }
+
+  tick(writer: Writer): string {
+    return `${this.root}t/${writer}`;
+  }
+
+  /** Everything the views are derived from: one contiguous range, so one watch sees it in order. */
+  get watched(): KeyRange {
+    return { key: `${this.root}a/`, end: `${this.root}u` };
+  }
+
+  get ticks(): KeyRange {
+    return { key: `${this.root}t/`, end: `${this.root}t0` };
+  }
+
+  /** What a snapshot reads, in dependency order: accounts, then the graph, then posts. */
+  get loadRanges(): KeyRange[] {
+    return [
+      ...splitByNextChar(this.accounts, USERNAME_CHARS),
+      ...splitByNextChar(this.sessions, BASE64URL),
+      ...splitByNextChar(this.follows, USERNAME_CHARS),
+      ...[...HEX].flatMap((c) => splitByNextChar(this.posts + c, HEX)),
+    ];
+  }
+
+  /** The last segment of a key (a username or a post key in this layout). */
+  static lastSegment(key: string): string {
+    return key.slice(key.lastIndexOf("/") + 1);
+  }
+}

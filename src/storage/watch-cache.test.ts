@@ -1,0 +1,171 @@
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { put, text, type KeyValue, type Kv, type RangeRequest, type WatchEvent, type WatchHandler } from "./kv.js";
+import { MemoryKv } from "./memory/kv.js";
+import { WatchCache, type Projection } from "./watch-cache.js";
+
+/** A projection that keeps the latest value of every key under its prefix. */
+class LatestValues implements Projection {
+  readonly prefixes = ["d/"];
+  values = new Map<string, string>();
+  resets = 0;
+  reset(): void {
+    this.values.clear();
+    this.resets++;
+  }
+  load(kvs: readonly KeyValue[]): void {
+    for (const kv of kvs) this.values.set(kv.key, text(kv.value));
+  }
+  loaded(): void {}
+  apply(event: WatchEvent): void {
+    if (event.type === "put") this.values.set(event.kv.key, text(event.kv.value));
+    else this.values.delete(event.kv.key);
+  }
+}
+
+/**
+ * A store whose watch deliveries a test can hold back or drop, and whose barrier reads it
+ * counts: the faults a real watch meets (a slow stream, a member that went quiet).
+ */
+class ControlledKv implements Kv {
+  barrierReads = 0;
+  holding = false;
+  dropping = false;
+  private held: (() => void)[] = [];
+
+  constructor(private readonly inner: MemoryKv) {}
+
+  range(request: RangeRequest) {
+    if (request.key === "t/" && request.revision === undefined) this.barrierReads++;
+    return this.inner.range(request);
+  }
+  txn = (request: Parameters<Kv["txn"]>[0]) => this.inner.txn(request);
+  grantLease = (ttl: number) => this.inner.grantLease(ttl);
+  revokeLease = (id: string) => this.inner.revokeLease(id);
+  compact = (revision: number) => this.inner.compact(revision);
+  close = () => this.inner.close();
+
+  watch(key: string, end: string, from: number, handler: WatchHandler) {
+    return this.inner.watch(key, end, from, {
+      onEvents: (events, revision) => {
+        if (this.dropping) return;
+        if (this.holding) this.held.push(() => handler.onEvents(events, revision));
+        else handler.onEvents(events, revision);
+      },
+      onError: (err) => handler.onError(err),
+    });
+  }
+
+  release(): void {
+    this.holding = false;
+    this.held.splice(0).forEach((deliver) => deliver());
+  }
+}
+
+/** Lets the memory store's watch deliveries (one event-loop turn away) happen. */
+const deliveries = () => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+
+/** Writes a fact the way services do: the value and the writer's tick in one txn. */
+async function write(kv: Kv, key: string, value: string): Promise<number> {
+  return (await kv.txn({ success: [put(key, value), put("t/w")] })).revision;
+}
+
+describe("WatchCache: a snapshot, then a watch, read linearizably", () => {
+  let store: MemoryKv;
+  let kv: ControlledKv;
+  let view: LatestValues;
+  let cache: WatchCache;
+
+  beforeEach(async () => {
+    store = new MemoryKv();
+    kv = new ControlledKv(store);
+    view = new LatestValues();
+    await write(store, "d/before", "1");
+    cache = new WatchCache(kv, {
+      watched: { key: "d/", end: "u" },
+      loadRanges: [{ key: "d/", end: "d0" }],
+      barrier: { key: "t/", end: "t0" },
+      projections: [view],
+      pageSize: 2,
+      maxWaitMs: 3_000,
+      stallMs: 200,
+    });
+    await cache.start();
+  });
+  afterEach(async () => {
+    await cache.close();
+    await store.close();
+  });
+
+  it("loads the snapshot in pages, then reflects every write acknowledged before a read", async () => {
+    assert.equal(view.values.get("d/before"), "1");
+    for (let i = 0; i < 5; i++) await write(store, `d/k${i}`, String(i));
+    await cache.fresh();
+    assert.equal(view.values.size, 6);
+    assert.equal(cache.ready, true);
+  });
+
+  it("does not answer a read before the watch has applied what the barrier saw", async () => {
+    kv.holding = true;
+    await write(store, "d/late", "x");
+    let answered = false;
+    const reading = cache.fresh().then(() => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(answered, false, "served before the write reached the view");
+    kv.release();
+    await reading;
+    assert.equal(view.values.get("d/late"), "x");
+  });
+
+  it("shares one barrier read among the reads that arrive while one is in flight", async () => {
+    const before = kv.barrierReads;
+    await Promise.all(Array.from({ length: 50 }, () => cache.fresh()));
+    assert.ok(kv.barrierReads - before <= 2, `${kv.barrierReads - before} barrier reads for 50 reads`);
+  });
+
+  it("rebuilds from a fresh snapshot when the watch falls behind a compaction, serving nothing stale", async () => {
+    kv.dropping = true;
+    await write(store, "d/lost", "gone from the watch");
+    const now = await write(store, "d/also", "y");
+    await store.compact(now);
+    await deliveries();
+    kv.dropping = false;
+    // The stall check reconnects the watch from where it was: compacted, so it rebuilds.
+    await cache.fresh();
+    assert.equal(view.values.get("d/lost"), "gone from the watch");
+    assert.equal(view.values.get("d/also"), "y");
+    assert.equal(cache.loads, 2);
+    assert.ok(view.resets >= 2);
+  });
+
+  it("reconnects a watch that went quiet and catches up", async () => {
+    kv.dropping = true;
+    await write(store, "d/quiet", "q");
+    await deliveries();
+    kv.dropping = false;
+    await cache.fresh();
+    assert.equal(view.values.get("d/quiet"), "q");
+    assert.equal(cache.loads, 1, "caught up by resuming, not by reloading");
+  });
+
+  it("fails a read as unavailable when the view cannot catch up in time", async () => {
+    kv.holding = true;
+    await write(store, "d/stuck", "s");
+    const slow = new WatchCache(kv, {
+      watched: { key: "d/", end: "u" },
+      loadRanges: [{ key: "d/", end: "d0" }],
+      barrier: { key: "t/", end: "t0" },
+      projections: [new LatestValues()],
+      maxWaitMs: 100,
+      stallMs: 10_000,
+    });
+    try {
+      await slow.start();
+      await write(store, "d/stuck2", "s");
+      await assert.rejects(slow.fresh(), { name: "ViewNotReadyError" });
+    } finally {
+      await slow.close();
+      kv.release();
+    }
+  });
+});
