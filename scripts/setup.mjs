@@ -1,13 +1,18 @@
 // Makes a fresh clone ready to build and run: installs the locked npm packages when they are
 // missing or stale, and the system packages a command needs (Debian's etcd, Chromium) when
 // they are missing, as root; otherwise says exactly what to run.
-//   node scripts/setup.mjs [--system etcd,chromium]
+//   node scripts/setup.mjs [--system etcd,chromium,openssl,faketime]
 import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
-const APT_PACKAGES = { etcd: ["etcd-server", "etcd-client"], chromium: ["chromium"], openssl: ["openssl"] };
-const BINARIES = { etcd: "etcd", chromium: "chromium", openssl: "openssl" };
+const APT_PACKAGES = {
+  etcd: ["etcd-server", "etcd-client"],
+  chromium: ["chromium"],
+  openssl: ["openssl"],
+  faketime: ["faketime"],
+};
+const BINARIES = { etcd: "etcd", chromium: "chromium", openssl: "openssl", faketime: "faketime" };
 
 function run(command, args) {
   console.log(`setup: ${command} ${args.join(" ")}`);

@@ -7,6 +7,8 @@ import { startEtcdCluster, type EtcdCluster } from "../launcher/etcd-cluster.js"
 import { ensureEtcdInstalled } from "../launcher/install-etcd.js";
 import { Stack } from "../launcher/stack.js";
 import { createLogger } from "../shared/logger.js";
+import { migrateV1 } from "../backend/migrate-v1.js";
+import { EtcdKv } from "../storage/etcd/kv.js";
 import { stopOnSignals } from "./signals.js";
 
 const ETCD_CLIENT_PORTS = [2379, 2381, 2383];
@@ -34,6 +36,10 @@ if (config.storage === "etcd") {
     detached: true,
   });
 }
+
+// Data of an earlier Flock (key layout v1) is upgraded in place, once, before any backend starts
+// (backends would do it too; here it is done in view of whoever runs `npm start`).
+if (etcd) await upgradeLayout(etcd.endpoints);
 
 // The memory store lives inside one process, so it can only back a single backend.
 const backends = config.storage === "memory" ? 1 : config.backendReplicas;
@@ -94,3 +100,21 @@ console.log(
   `  Live cluster view ${stack.frontUrl}/cluster  ·  metrics ${stack.frontUrl}/metrics, ` +
     `backends on :${BACKEND_PORT_BASE + METRICS_PORT_OFFSET}+/metrics, front door ${stack.frontUrl}/_frontdoor/metrics\n`,
 );
+
+async function upgradeLayout(endpoints: string[]): Promise<void> {
+  const kv = new EtcdKv({ endpoints, prefix: config.etcdPrefix, timeoutMs: config.etcdTimeoutMs });
+  try {
+    const report = await migrateV1(kv, config.etcdPrefix, {
+      info: (fields, message) => console.log(`  ${message} ${JSON.stringify(fields)}`),
+    });
+    if (report) {
+      console.log(
+        `Upgraded the data in ${dataDir} from key layout v1 to v2: ${report.accounts} accounts, ` +
+          `${report.sessions} sessions, ${report.follows} follows, ${report.posts} posts ` +
+          `(${report.deletedV1Keys} v1 keys removed, ${report.seconds.toFixed(1)} s).`,
+      );
+    }
+  } finally {
+    await kv.close();
+  }
+}

@@ -21,6 +21,8 @@ export interface StackOptions {
   etcdEndpoints?: string[];
   /** Extra environment for every Flock process (e.g. SCRYPT_LOG_N for fast tests). */
   env?: NodeJS.ProcessEnv;
+  /** Extra environment for backend i (0-based) only, e.g. a skewed clock (see faketime.ts). */
+  backendEnv?: (index: number) => NodeJS.ProcessEnv | undefined;
 }
 
 export interface ProcessInfo {
@@ -88,6 +90,7 @@ export class Stack {
           BACKEND_HOST: this.host,
           BACKEND_PORT: String(port),
           BACKEND_METRICS_PORT: String(options.backendMetricsPorts?.[i] ?? 0),
+          ...options.backendEnv?.(i),
         },
         base,
       ),

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { requestIdOf } from "../../grpc/metadata.js";
 import { FlockError } from "../../shared/errors.js";
 import { isStoreUnavailable } from "../../storage/etcd/errors.js";
+import { ViewNotReadyError } from "../../storage/watch-cache.js";
 
 /** The longest a call without a deadline of its own may run before it is answered DEADLINE_EXCEEDED. */
 export const MAX_CALL_MS = 30_000;
@@ -65,7 +66,7 @@ export function unary<Req, Res>(
           const trailer = new Metadata();
           if (err.retryAfterSeconds !== undefined) trailer.set("retry-after", String(err.retryAfterSeconds));
           reply({ code: err.code, details: err.message, metadata: trailer });
-        } else if (isStoreUnavailable(err)) {
+        } else if (isStoreUnavailable(err) || err instanceof ViewNotReadyError) {
           log.warn({ method, requestId, err: String(err) }, "store unavailable");
           reply({ code: status.UNAVAILABLE, details: "the store is unavailable, try again" });
         } else {
