@@ -38,7 +38,8 @@ export class AccountsFacts {
     });
     if (answer.succeeded) return answer.revision;
     const stored = answer.results[0]?.kvs[0];
-    if (stored && CredentialRecord.decode(stored.value).passwordHash === passwordHash) return stored.modRevision;
+    if (stored && CredentialRecord.decode(stored.value).passwordHash === passwordHash)
+      return stored.modRevision;
     return undefined;
   }
 
@@ -102,7 +103,10 @@ export class AccountsFacts {
         continue;
       }
       lease ??= await this.writer.kv.grantLease(windowSeconds);
-      const created = await this.writer.kv.txn({ compare: [absent(counterKey)], success: [put(counterKey, value, lease)] });
+      const created = await this.writer.kv.txn({
+        compare: [absent(counterKey)],
+        success: [put(counterKey, value, lease)],
+      });
       if (created.succeeded) return count;
       // Someone else started the window: ours is surely unused now, so let it go. (A lease
       // whose create had an unknown outcome is never revoked: it may hold the counter.)

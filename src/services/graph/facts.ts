@@ -4,9 +4,7 @@ import type { FactWriter } from "../../storage/writer.js";
 import { sessionStillValid, type Viewer } from "../auth.js";
 
 export type FollowOutcome =
-  | { kind: "done"; revision: number }
-  | { kind: "session-gone" }
-  | { kind: "no-such-user" };
+  { kind: "done"; revision: number } | { kind: "session-gone" } | { kind: "no-such-user" };
 
 /**
  * The graph's facts: one key per follow. A follow is one txn that also checks, at commit,

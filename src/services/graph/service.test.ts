@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { status } from "@grpc/grpc-js";
+import { KEYS, memoryServicesFor, signUp, storedKeys } from "../../../test/fixtures/memory-services.js";
 import { encodeCursor } from "../../shared/cursor.js";
-import type { AccountDirectory, Authenticator, FeedSync } from "../deps.js";
-import { FlockError, unauthenticated } from "../../shared/errors.js";
-import { GraphService } from "./service.js";
-import { MemoryGraphStorage } from "./storage/memory.js";
+import { FlockError } from "../../shared/errors.js";
 
 const flockError = (code: status) => (err: unknown) => {
   assert.ok(err instanceof FlockError, `expected a FlockError, got ${String(err)}`);
@@ -13,155 +11,165 @@ const flockError = (code: status) => (err: unknown) => {
   return true;
 };
 const INVALID = flockError(status.INVALID_ARGUMENT);
+const UNAUTHENTICATED = flockError(status.UNAUTHENTICATED);
 
-/** Tokens are "token:<username>" for registered users; anything else is refused. */
-class FakeAccounts implements Authenticator, AccountDirectory {
-  readonly users = new Set<string>();
-  async authenticate(token: string): Promise<string> {
-    const user = token.startsWith("token:") ? token.slice("token:".length) : "";
-    if (!this.users.has(user)) throw unauthenticated();
-    return user;
-  }
-  async exists(username: string): Promise<boolean> {
-    return this.users.has(username);
-  }
-}
-
-/** Records each sync together with whether the follow was stored at that moment. */
-class RecordingFeedSync implements FeedSync {
-  readonly calls: { reader: string; author: string; followingAtCall: boolean }[] = [];
-  constructor(private readonly storage: MemoryGraphStorage) {}
-  async syncFeedWithFollow(reader: string, author: string): Promise<void> {
-    this.calls.push({ reader, author, followingAtCall: await this.storage.isFollowing(reader, author) });
-  }
-}
-
-function setup(users: string[] = ["alice", "bob", "carol"]) {
-  const storage = new MemoryGraphStorage();
-  const accounts = new FakeAccounts();
-  for (const u of users) accounts.users.add(u);
-  const feed = new RecordingFeedSync(storage);
-  const graph = new GraphService(storage, { auth: accounts, accounts, feed });
-  const token = (user: string) => `token:${user}`;
-  return { storage, accounts, feed, graph, token };
+/** One backend's services over a fresh store, with these users signed up; `token(user)` logs in. */
+async function setup(t: TestContext, users: string[] = ["alice", "bob", "carol"]) {
+  const s = await memoryServicesFor(t);
+  const tokens = new Map<string, string>();
+  for (const u of users) tokens.set(u, await signUp(s, u));
+  const token = (user: string) => tokens.get(user)!;
+  /** The follow facts in the store, as "follower/followee". */
+  const follows = async () =>
+    (await storedKeys(s.kv, KEYS.follows)).map((kv) => kv.key.slice(KEYS.follows.length));
+  return { ...s, token, follows };
 }
 
 const names = (prefix: string, n: number) =>
   Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(3, "0")}`);
 
 describe("GraphService.follow / unfollow", () => {
-  it("follow stores the fact from both ends", async () => {
-    const { graph, storage, token } = setup();
+  it("follow stores one fact, read from both ends", async (t) => {
+    const { graph, token, follows } = await setup(t);
     await graph.follow(token("alice"), "bob");
-    assert.equal(await storage.isFollowing("alice", "bob"), true);
-    assert.equal(await storage.isFollowing("bob", "alice"), false);
-    assert.deepEqual(await storage.listFollowers("bob", undefined, 10), ["alice"]);
-    assert.deepEqual(await storage.listFollowing("alice", undefined, 10), ["bob"]);
+    assert.deepEqual(await follows(), ["alice/bob"]);
+    assert.equal(await graph.isFollowing("alice", "bob"), true);
+    assert.equal(await graph.isFollowing("bob", "alice"), false);
+    assert.deepEqual((await graph.listFollowers("bob", 10, undefined)).usernames, ["alice"]);
+    assert.deepEqual((await graph.listFollowing("alice", 10, undefined)).usernames, ["bob"]);
   });
 
-  it("follow case-folds the target", async () => {
-    const { graph, storage, token } = setup();
+  it("follow case-folds the target", async (t) => {
+    const { graph, token, follows } = await setup(t);
     await graph.follow(token("alice"), "BOB");
-    assert.equal(await storage.isFollowing("alice", "bob"), true);
+    assert.equal(await graph.isFollowing("alice", "bob"), true);
+    assert.deepEqual(await follows(), ["alice/bob"]);
   });
 
-  it("follow is idempotent", async () => {
-    const { graph, token } = setup();
+  it("follow is idempotent: a repeat writes nothing", async (t) => {
+    const { graph, token, kv } = await setup(t);
     await graph.follow(token("alice"), "bob");
+    const revision = kv.currentRevision;
     await graph.follow(token("alice"), "bob");
+    await graph.follow(token("alice"), "Bob");
+    assert.equal(kv.currentRevision, revision);
     assert.deepEqual(await graph.counts("bob"), { followers: 1, following: 0 });
     assert.deepEqual(await graph.counts("alice"), { followers: 0, following: 1 });
   });
 
-  it("unfollow removes the fact and is idempotent, also when never followed", async () => {
-    const { graph, storage, token } = setup();
+  it("unfollow removes the fact and is idempotent, also when never followed", async (t) => {
+    const { graph, token, follows } = await setup(t);
     await graph.follow(token("alice"), "bob");
+    await graph.follow(token("carol"), "bob");
     await graph.unfollow(token("alice"), "bob");
     await graph.unfollow(token("alice"), "bob");
     await graph.unfollow(token("alice"), "carol");
-    assert.equal(await storage.isFollowing("alice", "bob"), false);
-    assert.deepEqual(await graph.counts("bob"), { followers: 0, following: 0 });
+    assert.equal(await graph.isFollowing("alice", "bob"), false);
+    assert.deepEqual(await follows(), ["carol/bob"]);
+    assert.deepEqual(await graph.counts("bob"), { followers: 1, following: 0 });
+    assert.deepEqual(await graph.counts("alice"), { followers: 0, following: 0 });
   });
 
-  it("refuses following or unfollowing yourself with INVALID_ARGUMENT, whatever the case", async () => {
-    const { graph, storage, feed, token } = setup();
+  it("refuses following or unfollowing yourself with INVALID_ARGUMENT, whatever the case, and stores nothing", async (t) => {
+    const { graph, token, kv } = await setup(t);
+    const revision = kv.currentRevision;
     await assert.rejects(graph.follow(token("alice"), "alice"), INVALID);
     await assert.rejects(graph.follow(token("alice"), "ALICE"), INVALID);
     await assert.rejects(graph.unfollow(token("alice"), "alice"), INVALID);
-    assert.equal(await storage.isFollowing("alice", "alice"), false);
-    assert.equal(feed.calls.length, 0);
+    assert.equal(kv.currentRevision, revision);
+    assert.equal(await graph.isFollowing("alice", "alice"), false);
   });
 
-  it("refuses an unknown user with NOT_FOUND and stores nothing", async () => {
-    const { graph, storage, feed, token } = setup();
+  it("refuses an unknown user with NOT_FOUND and stores nothing", async (t) => {
+    const { graph, token, kv } = await setup(t);
+    const revision = kv.currentRevision;
     await assert.rejects(graph.follow(token("alice"), "nobody"), flockError(status.NOT_FOUND));
-    assert.equal(await storage.countFollowing("alice"), 0);
-    assert.equal(await storage.countFollowers("nobody"), 0);
-    assert.equal(feed.calls.length, 0);
+    assert.equal(kv.currentRevision, revision);
+    assert.deepEqual(await graph.counts("alice"), { followers: 0, following: 0 });
+    assert.deepEqual(await graph.counts("nobody"), { followers: 0, following: 0 });
   });
 
-  it("refuses a malformed target name with INVALID_ARGUMENT", async () => {
-    const { graph, storage, token } = setup();
-    for (const bad of ["", "b", "bob!", "b o b", undefined, 7]) {
+  it("refuses a malformed target name with INVALID_ARGUMENT and stores nothing", async (t) => {
+    const { graph, token, kv } = await setup(t);
+    const revision = kv.currentRevision;
+    for (const bad of ["", "b", "bob!", "b o b", "b/b", "\u212Aevin", undefined, 7]) {
       await assert.rejects(graph.follow(token("alice"), bad), INVALID, String(bad));
       await assert.rejects(graph.unfollow(token("alice"), bad), INVALID, String(bad));
     }
-    assert.equal(await storage.countFollowing("alice"), 0);
+    assert.equal(kv.currentRevision, revision);
   });
 
-  it("refuses a bad token with UNAUTHENTICATED and stores nothing", async () => {
-    const { graph, storage, feed } = setup();
-    await storage.follow("alice", "carol");
-    await assert.rejects(graph.follow("token:nobody", "bob"), flockError(status.UNAUTHENTICATED));
-    await assert.rejects(graph.follow("", "bob"), flockError(status.UNAUTHENTICATED));
-    await assert.rejects(graph.unfollow("forged", "carol"), flockError(status.UNAUTHENTICATED));
-    assert.equal(await storage.countFollowers("bob"), 0);
-    assert.equal(await storage.isFollowing("alice", "carol"), true);
-    assert.equal(feed.calls.length, 0);
+  it("refuses a bad token with UNAUTHENTICATED and stores nothing", async (t) => {
+    const { graph, token, kv, follows } = await setup(t);
+    await graph.follow(token("alice"), "carol");
+    const revision = kv.currentRevision;
+    await assert.rejects(graph.follow("token:nobody", "bob"), UNAUTHENTICATED);
+    await assert.rejects(graph.follow("", "bob"), UNAUTHENTICATED);
+    await assert.rejects(graph.follow("A".repeat(43), "bob"), UNAUTHENTICATED);
+    await assert.rejects(graph.unfollow("forged", "carol"), UNAUTHENTICATED);
+    assert.equal(kv.currentRevision, revision);
+    assert.deepEqual(await follows(), ["alice/carol"]);
   });
 
-  it("acts for the user behind the token, not anyone else", async () => {
-    const { graph, storage, token } = setup();
+  it("refuses a follow or unfollow after logout, on this backend and another, and stores nothing", async (t) => {
+    const { graph, accounts, token, kv, follows, another } = await setup(t);
+    const other = await another();
+    await graph.follow(token("alice"), "carol");
+    await accounts.logout(token("alice"));
+    const revision = kv.currentRevision;
+    await assert.rejects(graph.follow(token("alice"), "bob"), UNAUTHENTICATED);
+    await assert.rejects(graph.unfollow(token("alice"), "carol"), UNAUTHENTICATED);
+    await assert.rejects(other.graph.follow(token("alice"), "bob"), UNAUTHENTICATED);
+    await assert.rejects(other.graph.unfollow(token("alice"), "carol"), UNAUTHENTICATED);
+    assert.equal(kv.currentRevision, revision);
+    assert.deepEqual(await follows(), ["alice/carol"]);
+  });
+
+  it("acts for the user behind the token, not anyone else", async (t) => {
+    const { graph, token, follows } = await setup(t);
     await graph.follow(token("carol"), "bob");
-    assert.deepEqual(await storage.listFollowers("bob", undefined, 10), ["carol"]);
+    assert.deepEqual(await follows(), ["carol/bob"]);
+    assert.deepEqual((await graph.listFollowers("bob", 10, undefined)).usernames, ["carol"]);
+  });
+
+  it("follows a user who signed up on another backend a moment ago", async (t) => {
+    const { graph, token, another } = await setup(t);
+    const other = await another();
+    await other.accounts.createAccount("dave", "password123");
+    await graph.follow(token("alice"), "dave");
+    assert.equal(await graph.isFollowing("alice", "dave"), true);
   });
 });
 
-describe("GraphService feed sync", () => {
-  it("syncs the reader's feed after the follow is stored", async () => {
-    const { graph, feed, token } = setup();
-    await graph.follow(token("alice"), "Bob");
-    assert.deepEqual(feed.calls, [{ reader: "alice", author: "bob", followingAtCall: true }]);
+describe("GraphService across backends", () => {
+  it("a follow or unfollow made on one backend is in another's next read", async (t) => {
+    const { graph, token, another } = await setup(t);
+    const other = await another();
+    for (let round = 0; round < 5; round++) {
+      await graph.follow(token("alice"), "bob");
+      assert.equal(await other.graph.isFollowing("alice", "bob"), true, `round ${round}`);
+      assert.deepEqual(await other.graph.counts("bob"), { followers: 1, following: 0 });
+      assert.deepEqual((await other.graph.listFollowing("alice", 10, undefined)).usernames, ["bob"]);
+      await other.graph.unfollow(token("alice"), "bob");
+      assert.equal(await graph.isFollowing("alice", "bob"), false, `round ${round}`);
+      assert.deepEqual((await graph.listFollowers("bob", 10, undefined)).usernames, []);
+    }
   });
 
-  it("syncs the reader's feed after the unfollow is stored", async () => {
-    const { graph, feed, token } = setup();
+  it("a backend started later loads the graph from the store", async (t) => {
+    const { graph, token, another } = await setup(t);
     await graph.follow(token("alice"), "bob");
+    await graph.follow(token("carol"), "bob");
     await graph.unfollow(token("alice"), "bob");
-    assert.deepEqual(feed.calls[1], { reader: "alice", author: "bob", followingAtCall: false });
-  });
-
-  it("syncs on repeated calls too, so a retry can repair a missed sync", async () => {
-    const { graph, feed, token } = setup();
-    await graph.follow(token("alice"), "bob");
-    await graph.follow(token("alice"), "bob");
-    assert.equal(feed.calls.length, 2);
-  });
-
-  it("works with a feed that does nothing", async () => {
-    const storage = new MemoryGraphStorage();
-    const accounts = new FakeAccounts();
-    accounts.users.add("alice").add("bob");
-    const feed = { syncFeedWithFollow: async () => undefined };
-    const graph = new GraphService(storage, { auth: accounts, accounts, feed });
-    await graph.follow("token:alice", "bob");
-    assert.equal(await storage.isFollowing("alice", "bob"), true);
+    const later = await another();
+    assert.deepEqual((await later.graph.listFollowers("bob", 10, undefined)).usernames, ["carol"]);
+    assert.deepEqual(await later.graph.counts("bob"), { followers: 1, following: 0 });
   });
 });
 
 describe("GraphService reads", () => {
-  it("counts followers and following", async () => {
-    const { graph, token } = setup(["alice", "bob", "carol", "dave"]);
+  it("counts followers and following", async (t) => {
+    const { graph, token } = await setup(t, ["alice", "bob", "carol", "dave"]);
     await graph.follow(token("alice"), "bob");
     await graph.follow(token("carol"), "bob");
     await graph.follow(token("dave"), "bob");
@@ -172,28 +180,26 @@ describe("GraphService reads", () => {
     await assert.rejects(graph.counts("z"), INVALID);
   });
 
-  it("isFollowing answers for valid names, case-insensitively, and false for invalid ones", async () => {
-    const { graph, token } = setup();
+  it("isFollowing answers for valid names, case-insensitively, and false for invalid ones", async (t) => {
+    const { graph, token } = await setup(t);
     await graph.follow(token("alice"), "bob");
     assert.equal(await graph.isFollowing("alice", "bob"), true);
     assert.equal(await graph.isFollowing("ALICE", "Bob"), true);
     assert.equal(await graph.isFollowing("bob", "alice"), false);
     assert.equal(await graph.isFollowing("a", "bob"), false);
+    assert.equal(await graph.isFollowing("alice", "b/b"), false);
   });
 
-  it("followedAmong picks the followed candidates", async () => {
-    const { graph, token } = setup();
-    await graph.follow(token("alice"), "bob");
-    assert.deepEqual(await graph.followedAmong("alice", ["bob", "carol", "zed"]), new Set(["bob"]));
-    assert.deepEqual(await graph.followedAmong("alice", []), new Set());
-  });
-
-  it("followersPage reads followers ascending, strictly after the bound", async () => {
+  it("listFollowers reads followers in name order, strictly after the cursor's name", async (t) => {
     const followers = names("fan", 5);
-    const { graph, token } = setup(["star", ...followers]);
+    const { graph, token } = await setup(t, ["star", ...followers]);
     for (const f of [...followers].reverse()) await graph.follow(token(f), "star");
-    assert.deepEqual(await graph.followersPage("star", undefined, 2), ["fan000", "fan001"]);
-    assert.deepEqual(await graph.followersPage("star", "fan001", 10), ["fan002", "fan003", "fan004"]);
+    assert.deepEqual((await graph.listFollowers("star", 2, undefined)).usernames, ["fan000", "fan001"]);
+    assert.deepEqual((await graph.listFollowers("star", 10, encodeCursor("fan001"))).usernames, [
+      "fan002",
+      "fan003",
+      "fan004",
+    ]);
   });
 });
 
@@ -211,9 +217,9 @@ describe("GraphService pagination", () => {
     return pages;
   }
 
-  it("listFollowing pages through all followees without overlap or gap, ending with an empty cursor", async () => {
+  it("listFollowing pages through all followees without overlap or gap, ending with an empty cursor", async (t) => {
     const followees = names("user", 25);
-    const { graph, token } = setup(["alice", ...followees]);
+    const { graph, token } = await setup(t, ["alice", ...followees]);
     for (const f of [...followees].reverse()) await graph.follow(token("alice"), f);
     const pages = await collect((cursor) => graph.listFollowing("alice", 10, cursor));
     assert.deepEqual(
@@ -223,9 +229,9 @@ describe("GraphService pagination", () => {
     assert.deepEqual(pages.flat(), followees);
   });
 
-  it("listFollowers pages through all followers", async () => {
+  it("listFollowers pages through all followers", async (t) => {
     const followers = names("fan", 7);
-    const { graph, token } = setup(["star", ...followers]);
+    const { graph, token } = await setup(t, ["star", ...followers]);
     for (const f of followers) await graph.follow(token(f), "star");
     const pages = await collect((cursor) => graph.listFollowers("star", 3, cursor));
     assert.deepEqual(
@@ -235,9 +241,9 @@ describe("GraphService pagination", () => {
     assert.deepEqual(pages.flat(), followers);
   });
 
-  it("gives no next cursor when the last page is exactly full", async () => {
+  it("gives no next cursor when the last page is exactly full", async (t) => {
     const followees = names("user", 4);
-    const { graph, token } = setup(["alice", ...followees]);
+    const { graph, token } = await setup(t, ["alice", ...followees]);
     for (const f of followees) await graph.follow(token("alice"), f);
     const first = await graph.listFollowing("alice", 2, undefined);
     assert.notEqual(first.nextCursor, "");
@@ -246,8 +252,8 @@ describe("GraphService pagination", () => {
     assert.equal(second.nextCursor, "");
   });
 
-  it("returns an empty page with no cursor for a user who follows nobody", async () => {
-    const { graph } = setup();
+  it("returns an empty page with no cursor for a user who follows nobody", async (t) => {
+    const { graph } = await setup(t);
     assert.deepEqual(await graph.listFollowing("alice", undefined, undefined), {
       usernames: [],
       nextCursor: "",
@@ -255,12 +261,13 @@ describe("GraphService pagination", () => {
     assert.deepEqual(await graph.listFollowers("zed", 5, ""), { usernames: [], nextCursor: "" });
   });
 
-  it("never overlaps or skips entries present throughout, while follows change between pages", async () => {
+  it("never overlaps or skips entries present throughout, while follows change between pages", async (t) => {
     // Interleaved names, so the changes land before and after the cursor.
     const all = names("user", 24);
     const stable = all.filter((_, i) => i % 2 === 0);
     const churn = all.filter((_, i) => i % 2 === 1);
-    const { graph, token } = setup(["alice", ...stable, ...churn]);
+    const { graph, token, another } = await setup(t, ["alice", ...stable, ...churn]);
+    const other = await another();
     for (const f of stable) await graph.follow(token("alice"), f);
     const seen: string[] = [];
     let cursor: string | undefined;
@@ -269,9 +276,10 @@ describe("GraphService pagination", () => {
       const page = await graph.listFollowing("alice", 3, cursor);
       seen.push(...page.usernames);
       cursor = page.nextCursor;
-      // Between page reads, follow and unfollow other users on both sides of the cursor.
-      await graph.follow(token("alice"), churn[i % churn.length]!);
-      await graph.unfollow(token("alice"), churn[(i + 5) % churn.length]!);
+      // Between page reads, follow and unfollow other users on both sides of the cursor,
+      // on this backend and another.
+      await (i % 2 ? graph : other.graph).follow(token("alice"), churn[i % churn.length]!);
+      await (i % 2 ? other.graph : graph).unfollow(token("alice"), churn[(i + 5) % churn.length]!);
       i++;
     } while (cursor !== "" && i < 100);
     assert.equal(new Set(seen).size, seen.length, "a user appeared twice");
@@ -279,19 +287,20 @@ describe("GraphService pagination", () => {
       seen.filter((u) => stable.includes(u)),
       stable,
     );
+    assert.deepEqual([...seen].sort(), seen, "pages are in name order");
   });
 
-  it("uses the default page size when no limit is given", async () => {
+  it("uses the default page size when no limit is given", async (t) => {
     const followees = names("user", 21);
-    const { graph, token } = setup(["alice", ...followees]);
+    const { graph, token } = await setup(t, ["alice", ...followees]);
     for (const f of followees) await graph.follow(token("alice"), f);
     const page = await graph.listFollowing("alice", undefined, undefined);
     assert.equal(page.usernames.length, 20);
     assert.notEqual(page.nextCursor, "");
   });
 
-  it("rejects a malformed cursor, a bad limit and a bad user with INVALID_ARGUMENT", async () => {
-    const { graph } = setup();
+  it("rejects a malformed cursor, a bad limit and a bad user with INVALID_ARGUMENT", async (t) => {
+    const { graph } = await setup(t);
     await assert.rejects(graph.listFollowing("alice", 10, "!!!"), INVALID);
     await assert.rejects(graph.listFollowing("alice", 10, "bm90IGEgY3Vyc29y"), INVALID);
     await assert.rejects(graph.listFollowers("alice", 10, encodeCursor("Not A Name!")), INVALID);

@@ -56,7 +56,8 @@ export class PostsService {
     await this.freshness.reached(outcome.id);
     const post = this.view.post(outcome.id);
     // Deleted already (by its author, on another replica, in between): it was created, though.
-    if (!post) return { id: String(outcome.id), author: viewer.username, text, createdAtMs: this.clock.now() };
+    if (!post)
+      return { id: String(outcome.id), author: viewer.username, text, createdAtMs: this.clock.now() };
     return (await this.present([post]))[0]!;
   }
 

@@ -224,7 +224,11 @@ function lowerBound(posts: readonly PostEntry[], id: number): number {
  * The `limit` newest posts below `before` across ascending `timelines`, newest first: a
  * max-heap holds one cursor per timeline (its newest post below `before`).
  */
-export function mergeNewestFirst(timelines: readonly PostEntry[][], before: number, limit: number): PostSlice {
+export function mergeNewestFirst(
+  timelines: readonly PostEntry[][],
+  before: number,
+  limit: number,
+): PostSlice {
   const heap: { timeline: PostEntry[]; at: number }[] = [];
   for (const timeline of timelines) {
     const at = (before === Infinity ? timeline.length : lowerBound(timeline, before)) - 1;
@@ -233,7 +237,7 @@ export function mergeNewestFirst(timelines: readonly PostEntry[][], before: numb
   const idOf = (i: number) => heap[i]!.timeline[heap[i]!.at]!.id;
   const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j]!, heap[i]!]);
   const siftDown = (start: number) => {
-    for (let i = start; ; ) {
+    for (let i = start; ;) {
       const left = 2 * i + 1;
       const right = left + 1;
       let largest = i;
