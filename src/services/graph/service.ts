@@ -48,6 +48,12 @@ export class GraphService {
     const viewer = await this.auth.authenticateForWrite(token);
     const target = normalizeUsername(rawTarget);
     if (target === viewer.username) throw invalid("you cannot unfollow yourself");
+    if (!this.view.isFollowing(viewer.username, target)) {
+      // Perhaps a follow this view has not seen yet; if there is none, there is nothing to
+      // write (and the session is checked as of now, as a write would have).
+      await this.auth.authenticate(token);
+      if (!this.view.isFollowing(viewer.username, target)) return;
+    }
     await this.settle(await this.facts.unfollow(viewer, target), target);
   }
 
