@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { AccountsOptions } from "../services/accounts/service.js";
 import type { AccountsService } from "../services/accounts/service.js";
 import type { GraphService } from "../services/graph/service.js";
+import type { NotificationsService } from "../services/posts/notifications.js";
 import type { PostsService } from "../services/posts/service.js";
 import type { PostsViewOptions } from "../services/posts/view.js";
 import { createServices, type ReadModel } from "../services/services.js";
@@ -32,6 +33,8 @@ export interface BackendContext {
   accounts?: AccountsService;
   graph?: GraphService;
   posts?: PostsService;
+  /** Hosted with posts: notifications and live streams derive from the same facts. */
+  notifications?: NotificationsService;
   model: ReadModel;
   /** Upgrades a v1 layout if one is found, then loads the view; resolves once it serves reads. */
   start(): Promise<void>;
@@ -66,6 +69,7 @@ export function createBackendContext(options: BackendContextOptions): BackendCon
     accounts: hosts("accounts") ? all.accounts : undefined,
     graph: hosts("graph") ? all.graph : undefined,
     posts: hosts("posts") ? all.posts : undefined,
+    notifications: hosts("posts") ? all.notifications : undefined,
     model: all.model,
     start: async () => {
       await migrateV1(reader, options.prefix, log);

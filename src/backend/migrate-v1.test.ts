@@ -29,7 +29,7 @@ async function writeV1(kv: MemoryKv): Promise<{ token: string; postIds: string[]
     postIds.push(id);
     await kv.txn({
       success: [
-        put(`${v1}post/${id}`, PostRecord.encode({ id, author: "alice", text: `at ${ms}`, createdAtMs: ms, inReplyTo: "" }).finish()),
+        put(`${v1}post/${id}`, PostRecord.encode({ id, author: "alice", text: `at ${ms}`, createdAtMs: ms, inReplyTo: "", mentions: [], tags: [], editedAtMs: 0 }).finish()),
         put(`${v1}feed/bob/${id}`, "alice"),
         put(`${v1}feedby/bob/alice/${id}`, ""),
       ],
@@ -59,7 +59,7 @@ describe("upgrading key layout v1 to v2", () => {
         await services.model.cache.start();
         const feed = await services.posts.getFeed(token, 10, undefined);
         assert.deepEqual(
-          feed.posts.map((p) => p.text),
+          feed.items.map((i) => i.post!).map((p) => p.text),
           ["at 1700000000300", "at 1700000000200", "at 1700000000100"],
           "the old session works and the feed keeps v1's time order",
         );

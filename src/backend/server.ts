@@ -7,11 +7,12 @@ import {
 import type { Logger } from "pino";
 import { AccountsServiceService } from "../gen/flock/accounts/v1/accounts.js";
 import { GraphServiceService } from "../gen/flock/graph/v1/graph.js";
-import { PostsServiceService } from "../gen/flock/posts/v1/posts.js";
+import { NotificationsServiceService, PostsServiceService } from "../gen/flock/posts/v1/posts.js";
 import { newRegistry } from "../shared/metrics.js";
 import { createBackendContext, type BackendContext, type BackendContextOptions } from "./context.js";
 import { accountsGrpcHandlers } from "./handlers/accounts.js";
 import { graphGrpcHandlers } from "./handlers/graph.js";
+import { notificationsGrpcHandlers } from "./handlers/notifications.js";
 import { postsGrpcHandlers } from "./handlers/posts.js";
 import { GRPC_SERVER_OPTIONS } from "./handlers/unary.js";
 import { BackendOps, type BackendOpsOptions } from "./ops/backend-ops.js";
@@ -103,6 +104,8 @@ function grpcServices(ctx: BackendContext, log: Logger): [ServiceDefinition, Unt
   if (ctx.accounts) hosted.push([AccountsServiceService, accountsGrpcHandlers(ctx.accounts, log)]);
   if (ctx.graph) hosted.push([GraphServiceService, graphGrpcHandlers(ctx.graph, log)]);
   if (ctx.posts) hosted.push([PostsServiceService, postsGrpcHandlers(ctx.posts, log)]);
+  if (ctx.notifications)
+    hosted.push([NotificationsServiceService, notificationsGrpcHandlers(ctx.notifications, log)]);
   return hosted;
 }
 

@@ -9,7 +9,7 @@ import {
 } from "@grpc/grpc-js";
 import { AccountsServiceClient } from "../gen/flock/accounts/v1/accounts.js";
 import { GraphServiceClient } from "../gen/flock/graph/v1/graph.js";
-import { PostsServiceClient } from "../gen/flock/posts/v1/posts.js";
+import { NotificationsServiceClient, PostsServiceClient } from "../gen/flock/posts/v1/posts.js";
 import type { GrpcDial } from "./tls.js";
 import { FlockError } from "../shared/errors.js";
 import { AUTHORIZATION, REQUEST_ID } from "./metadata.js";
@@ -69,6 +69,7 @@ export class BackendClients {
   readonly accounts: AccountsServiceClient;
   readonly graph: GraphServiceClient;
   readonly posts: PostsServiceClient;
+  readonly notifications: NotificationsServiceClient;
   private readonly channel: Channel;
 
   constructor(
@@ -91,6 +92,7 @@ export class BackendClients {
     this.accounts = new AccountsServiceClient("unused", credentials.createInsecure(), options);
     this.graph = new GraphServiceClient("unused", credentials.createInsecure(), options);
     this.posts = new PostsServiceClient("unused", credentials.createInsecure(), options);
+    this.notifications = new NotificationsServiceClient("unused", credentials.createInsecure(), options);
   }
 
   /**
@@ -125,6 +127,7 @@ export class BackendClients {
     this.accounts.close();
     this.graph.close();
     this.posts.close();
+    this.notifications.close();
     this.channel.close();
   }
 }

@@ -12,6 +12,10 @@ import { GraphFacts } from "./graph/facts.js";
 import { GraphService } from "./graph/service.js";
 import { GraphView } from "./graph/view.js";
 import { PostsFacts } from "./posts/facts.js";
+import { LiveEvents } from "./posts/live.js";
+import { NotificationsService } from "./posts/notifications.js";
+import { NotificationsView } from "./posts/notifications-view.js";
+import { PostPresenter } from "./posts/present.js";
 import { PostsService } from "./posts/service.js";
 import { PostsView, type PostsViewOptions } from "./posts/view.js";
 
@@ -39,12 +43,16 @@ export interface ReadModel {
   accounts: AccountsView;
   graph: GraphView;
   posts: PostsView;
+  notifications: NotificationsView;
+  /** The live streams this backend holds. */
+  live: LiveEvents;
 }
 
 export interface Services {
   accounts: AccountsService;
   graph: GraphService;
   posts: PostsService;
+  notifications: NotificationsService;
   model: ReadModel;
   close(): Promise<void>;
 }
@@ -70,11 +78,13 @@ export function createServices(stores: ServiceStores, options: ServicesOptions):
     textBudgetBytes: DEFAULT_TEXT_BUDGET_BYTES,
     ...options.posts,
   });
+  const notificationsView = new NotificationsView(keys, postsView, graphView);
   const cache = new WatchCache(stores.reader, {
     watched: keys.watched,
     loadRanges: keys.loadRanges,
     barrier: keys.ticks,
-    projections: [accountsView, graphView, postsView],
+    // In this order: each may read the ones before it while applying the same change.
+    projections: [accountsView, graphView, postsView, notificationsView],
     ...options.cache,
   });
 
@@ -97,23 +107,33 @@ export function createServices(stores: ServiceStores, options: ServicesOptions):
     accountsView,
     cache,
     accounts,
-  );
-  const posts = new PostsService(
-    new PostsFacts(
-      new FactWriter(stores.posts, keys.tick("p")),
-      keys,
-      new LeaseBuckets(stores.posts, IDEMPOTENCY_TTL_SECONDS, SESSION_BUCKET_SECONDS, now),
-    ),
-    postsView,
-    cache,
-    accounts,
     clock,
   );
+  const postsFacts = new PostsFacts(
+    new FactWriter(stores.posts, keys.tick("p")),
+    keys,
+    new LeaseBuckets(stores.posts, IDEMPOTENCY_TTL_SECONDS, SESSION_BUCKET_SECONDS, now),
+  );
+  const present = new PostPresenter(postsView, accountsView, postsFacts);
+  const posts = new PostsService(postsFacts, postsView, graphView, accountsView, present, cache, accounts, keys, clock);
+  const live = new LiveEvents(cache, keys, postsView, graphView, notificationsView, {
+    item: async (entry, viewer) => (await present.items([entry], viewer))[0]!,
+    notification: async (entry, viewer) => (await present.notifications([entry], viewer))[0]!,
+  });
+  const notifications = new NotificationsService(postsFacts, notificationsView, present, live, cache, accounts, keys);
   return {
     accounts,
     graph,
     posts,
-    model: { cache, accounts: accountsView, graph: graphView, posts: postsView },
+    notifications,
+    model: {
+      cache,
+      accounts: accountsView,
+      graph: graphView,
+      posts: postsView,
+      notifications: notificationsView,
+      live,
+    },
     close: () => cache.close(),
   };
 }

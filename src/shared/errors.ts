@@ -20,6 +20,7 @@ export class FlockError extends Error {
 export const invalid = (message: string) => new FlockError(status.INVALID_ARGUMENT, message);
 export const notFound = (message: string) => new FlockError(status.NOT_FOUND, message);
 export const alreadyExists = (message: string) => new FlockError(status.ALREADY_EXISTS, message);
+export const permissionDenied = (message: string) => new FlockError(status.PERMISSION_DENIED, message);
 export const unauthenticated = (message = "a valid session is required") =>
   new FlockError(status.UNAUTHENTICATED, message);
 export const tooManyRequests = (message: string, retryAfterSeconds: number) =>

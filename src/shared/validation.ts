@@ -12,6 +12,8 @@ const RAW_USERNAME_PATTERN = /^[A-Za-z0-9_]{3,32}$/;
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 256;
 export const POST_MAX_CODE_POINTS = 280;
+export const DISPLAY_NAME_MAX = 50;
+export const BIO_MAX = 160;
 export const PAGE_LIMIT_DEFAULT = 20;
 export const PAGE_LIMIT_MAX = 100;
 
@@ -63,6 +65,33 @@ export function normalizePostText(raw: unknown): string {
     throw invalid(`text must be at most ${POST_MAX_CODE_POINTS} characters`);
   }
   if (FORBIDDEN_CONTROLS.test(text)) throw invalid("text contains control characters");
+  return text;
+}
+
+/**
+ * Trims and checks a display name: 1–50 code points on one line, the post rules otherwise;
+ * "" (or only blanks) means none (the username is shown).
+ */
+export function normalizeDisplayName(raw: unknown): string {
+  if (typeof raw !== "string") throw invalid("display name must be text");
+  if (raw.trim() === "") return "";
+  if (/[\r\n\u2028\u2029]/.test(raw)) throw invalid("display name must be one line");
+  return profileText(raw, DISPLAY_NAME_MAX, "display name");
+}
+
+/** Trims and checks a bio: at most 160 code points, the post rules otherwise; "" clears it. */
+export function normalizeBio(raw: unknown): string {
+  if (typeof raw !== "string") throw invalid("bio must be text");
+  if (raw.trim() === "") return "";
+  return profileText(raw, BIO_MAX, "bio");
+}
+
+function profileText(raw: string, max: number, what: string): string {
+  if (LONE_SURROGATE.test(raw) || NONCHARACTER.test(raw)) throw invalid(`${what} is not valid Unicode`);
+  const text = raw.normalize("NFC").trim();
+  if (INVISIBLE_ONLY.test(text)) throw invalid(`${what} must not be only invisible characters`);
+  if (codePointLength(text) > max) throw invalid(`${what} must be at most ${max} characters`);
+  if (FORBIDDEN_CONTROLS.test(text)) throw invalid(`${what} contains control characters`);
   return text;
 }
 

@@ -1,3 +1,4 @@
+import { prefixEnd } from "./kv.js";
 import type { KeyRange } from "./watch-cache.js";
 import { splitByNextChar } from "./watch-cache.js";
 
@@ -12,7 +13,14 @@ import { splitByNextChar } from "./watch-cache.js";
  *     a/acct/<user>                  AccountRecord: the public part of an account      accounts
  *     a/sess/<sha256(token)>         SessionRecord, under a lease shared by the sessions of one time bucket
  *     g/follow/<follower>/<followee> ""                                                 graph
+ *     g/block/<blocker>/<blocked>    ""
+ *     g/mute/<muter>/<muted>         ""
  *     p/post/<postKey>               PostRecord; the post's id is this key's create revision   posts
+ *     p/like/<postId>/<user>         ""   (a post's likes: one range, deleted with it in one op)
+ *     p/repost/<postId>/<user>       ""   (its reposts; the repost's id is this key's create revision)
+ *     p/nread/<user>                 notification id up to which the user has read
+ *     p/ndismiss/<user>/<id>         "" : one notification dismissed
+ *     p/nclear/<user>                notification id up to which all are dismissed
  *     p/idem/<author>/<key>          postKey the client's Idempotency-Key created, under a one-day lease
  *     t/<service>                    "" : the service's tick, written by every transaction it commits
  *     _s/cred/<user>                 the password hash: outside the watched range     accounts
@@ -36,6 +44,7 @@ export type Writer = "a" | "g" | "p";
 
 const USERNAME_CHARS = "0123456789_abcdefghijklmnopqrstuvwxyz";
 const HEX = "0123456789abcdef";
+const DECIMAL = "0123456789";
 const BASE64URL = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
 
 export class Keys {
@@ -73,6 +82,18 @@ export class Keys {
   get follows(): string {
     return `${this.root}g/follow/`;
   }
+  block(blocker: string, blocked: string): string {
+    return `${this.root}g/block/${blocker}/${blocked}`;
+  }
+  get blocks(): string {
+    return `${this.root}g/block/`;
+  }
+  mute(muter: string, muted: string): string {
+    return `${this.root}g/mute/${muter}/${muted}`;
+  }
+  get mutes(): string {
+    return `${this.root}g/mute/`;
+  }
 
   // posts
   post(postKey: string): string {
@@ -80,6 +101,42 @@ export class Keys {
   }
   get posts(): string {
     return `${this.root}p/post/`;
+  }
+  like(postId: number, user: string): string {
+    return `${this.likesOf(postId)}${user}`;
+  }
+  likesOf(postId: number): string {
+    return `${this.root}p/like/${postId}/`;
+  }
+  get likes(): string {
+    return `${this.root}p/like/`;
+  }
+  repost(postId: number, user: string): string {
+    return `${this.repostsOf(postId)}${user}`;
+  }
+  repostsOf(postId: number): string {
+    return `${this.root}p/repost/${postId}/`;
+  }
+  get reposts(): string {
+    return `${this.root}p/repost/`;
+  }
+  notificationsRead(user: string): string {
+    return `${this.root}p/nread/${user}`;
+  }
+  get notificationsReadMarks(): string {
+    return `${this.root}p/nread/`;
+  }
+  notificationDismissed(user: string, id: number): string {
+    return `${this.root}p/ndismiss/${user}/${id}`;
+  }
+  get notificationsDismissed(): string {
+    return `${this.root}p/ndismiss/`;
+  }
+  notificationsCleared(user: string): string {
+    return `${this.root}p/nclear/${user}`;
+  }
+  get notificationsClearMarks(): string {
+    return `${this.root}p/nclear/`;
   }
   idempotency(author: string, idempotencyKey: string): string {
     return `${this.root}p/idem/${author}/${idempotencyKey}`;
@@ -98,13 +155,24 @@ export class Keys {
     return { key: `${this.root}t/`, end: `${this.root}t0` };
   }
 
-  /** What a snapshot reads, in dependency order: accounts, then the graph, then posts. */
+  /**
+   * What a snapshot reads, in dependency order: accounts, the graph, posts, then what refers
+   * to posts (likes, reposts) and to notifications.
+   */
   get loadRanges(): KeyRange[] {
+    const whole = (prefix: string): KeyRange => ({ key: prefix, end: prefixEnd(prefix) });
     return [
       ...splitByNextChar(this.accounts, USERNAME_CHARS),
       ...splitByNextChar(this.sessions, BASE64URL),
       ...splitByNextChar(this.follows, USERNAME_CHARS),
+      whole(this.blocks),
+      whole(this.mutes),
       ...[...HEX].flatMap((c) => splitByNextChar(this.posts + c, HEX)),
+      ...splitByNextChar(this.likes, DECIMAL),
+      ...splitByNextChar(this.reposts, DECIMAL),
+      whole(this.notificationsReadMarks),
+      whole(this.notificationsDismissed),
+      whole(this.notificationsClearMarks),
     ];
   }
 

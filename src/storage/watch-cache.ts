@@ -95,7 +95,7 @@ export class WatchCache implements Freshness {
   private currentBarrier: Promise<number> | undefined;
   private nextBarrier: Promise<number> | undefined;
   private readonly listeners = new Set<AppliedListener>();
-  private readonly route: (key: string) => Projection | undefined;
+  private readonly route: (key: string) => readonly Projection[];
   private readonly pageSize: number;
   private readonly loadConcurrency: number;
   private readonly maxWaitMs: number;
@@ -266,7 +266,7 @@ export class WatchCache implements Freshness {
     this.watch = this.kv.watch(key, end, fromRevision, {
       onEvents: (events, revision) => {
         if (generation !== this.generation || this.closed) return;
-        for (const event of events) this.route(event.kv.key)?.apply(event);
+        for (const event of events) for (const projection of this.route(event.kv.key)) projection.apply(event);
         this.applied = revision;
         this.wakeWaiters();
         for (const listener of this.listeners) listener(events, revision);
@@ -321,25 +321,38 @@ export class WatchCache implements Freshness {
   }
 }
 
-/** The projection owning each key: the one with the longest matching prefix. */
-function router(projections: readonly Projection[]): (key: string) => Projection | undefined {
-  const entries = projections
-    .flatMap((projection) => projection.prefixes.map((prefix) => ({ prefix, projection })))
-    .sort((a, b) => b.prefix.length - a.prefix.length);
-  return (key) => entries.find((entry) => key.startsWith(entry.prefix))?.projection;
+/**
+ * The projections that derive state from each key (any whose prefix matches), in the order
+ * they were given: one fact may feed several views (a follow: the graph and notifications).
+ */
+function router(projections: readonly Projection[]): (key: string) => readonly Projection[] {
+  const none: readonly Projection[] = [];
+  return (key) => {
+    let matched: Projection[] | undefined;
+    for (const projection of projections) {
+      if (projection.prefixes.some((prefix) => key.startsWith(prefix))) (matched ??= []).push(projection);
+    }
+    return matched ?? none;
+  };
 }
 
+/** A snapshot page split into runs of keys bound for the same projections, order kept. */
 function groupByProjection(
   kvs: readonly KeyValue[],
-  route: (key: string) => Projection | undefined,
+  route: (key: string) => readonly Projection[],
 ): { projection: Projection; kvs: KeyValue[] }[] {
   const groups: { projection: Projection; kvs: KeyValue[] }[] = [];
+  const open = new Map<Projection, { projection: Projection; kvs: KeyValue[] }>();
   for (const kv of kvs) {
-    const projection = route(kv.key);
-    if (!projection) continue;
-    const last = groups[groups.length - 1];
-    if (last && last.projection === projection) last.kvs.push(kv);
-    else groups.push({ projection, kvs: [kv] });
+    for (const projection of route(kv.key)) {
+      let group = open.get(projection);
+      if (!group) {
+        group = { projection, kvs: [] };
+        open.set(projection, group);
+        groups.push(group);
+      }
+      group.kvs.push(kv);
+    }
   }
   return groups;
 }

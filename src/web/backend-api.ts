@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyRequest } from "fastify";
-import type { Post } from "../gen/flock/posts/v1/posts.js";
+import type { FeedItem, Post } from "../gen/flock/posts/v1/posts.js";
 import type { WebContext } from "./context.js";
 
 /**
@@ -12,11 +12,31 @@ export interface ApiPost {
   author: string;
   text: string;
   createdAt: string;
+  /** The author's display name (null when unset). */
+  displayName: string | null;
+  /** The post it answers, and that post's author (null when none, or when it is deleted). */
+  inReplyTo: string | null;
+  inReplyToAuthor: string | null;
+  replies: number;
+  likes: number;
+  reposts: number;
+  /** Whether the viewer liked / reposted it (false when nobody is logged in). */
+  liked: boolean;
+  reposted: boolean;
+  mentions: string[];
+  tags: string[];
+}
+
+/** A post as a feed or a profile shows it: itself, or reposted by someone. */
+export interface ApiFeedPost extends ApiPost {
+  /** Who reposted it into this feed (null when it is the post itself), and when. */
+  repostedBy: string | null;
+  repostedAt: string | null;
 }
 
 /** A page of posts, as the JSON API answers it. */
 export interface PostPage {
-  posts: ApiPost[];
+  posts: ApiFeedPost[];
   /** null when there is nothing more (the only spelling of "no next page" in the web tier). */
   nextCursor: string | null;
 }
@@ -40,6 +60,24 @@ export function apiPost(post: Post): ApiPost {
     author: post.author,
     text: post.text,
     createdAt: new Date(post.createdAtMs).toISOString(),
+    displayName: post.authorDisplayName || null,
+    inReplyTo: post.inReplyTo || null,
+    inReplyToAuthor: post.inReplyToAuthor || null,
+    replies: post.replies,
+    likes: post.likes,
+    reposts: post.reposts,
+    liked: post.liked,
+    reposted: post.reposted,
+    mentions: post.mentions,
+    tags: post.tags,
+  };
+}
+
+export function apiFeedPost(item: FeedItem): ApiFeedPost {
+  return {
+    ...apiPost(item.post!),
+    repostedBy: item.repostedBy || null,
+    repostedAt: item.repostedBy ? new Date(item.repostedAtMs).toISOString() : null,
   };
 }
 
@@ -103,7 +141,7 @@ export function backendApi(ctx: WebContext, request: FastifyRequest) {
         await backend.call(
           backend.posts,
           backend.posts.createPost,
-          { text, idempotencyKey, requestId: randomUUID() },
+          { text, idempotencyKey, requestId: randomUUID(), inReplyTo: "" },
           as(token),
         ),
       ),
@@ -161,8 +199,8 @@ export function backendApi(ctx: WebContext, request: FastifyRequest) {
 
 export type BackendApi = ReturnType<typeof backendApi>;
 
-function postPage(page: { posts: Post[]; nextCursor: string }): PostPage {
-  return { posts: page.posts.map(apiPost), nextCursor: nextCursor(page.nextCursor) };
+function postPage(page: { items: FeedItem[]; nextCursor: string }): PostPage {
+  return { posts: page.items.map(apiFeedPost), nextCursor: nextCursor(page.nextCursor) };
 }
 
 function userPage(page: { usernames: string[]; nextCursor: string }): UserPage {

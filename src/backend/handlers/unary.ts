@@ -60,20 +60,26 @@ export function unary<Req, Res>(
     };
     handle(call.request, call).then(
       (response) => reply(null, response),
-      (err: unknown) => {
-        const requestId = requestIdOf(call.metadata);
-        if (err instanceof FlockError) {
-          const trailer = new Metadata();
-          if (err.retryAfterSeconds !== undefined) trailer.set("retry-after", String(err.retryAfterSeconds));
-          reply({ code: err.code, details: err.message, metadata: trailer });
-        } else if (isStoreUnavailable(err) || err instanceof ViewNotReadyError) {
-          log.warn({ method, requestId, err: String(err) }, "store unavailable");
-          reply({ code: status.UNAVAILABLE, details: "the store is unavailable, try again" });
-        } else {
-          log.error({ method, requestId, err }, "unexpected error");
-          reply({ code: status.INTERNAL, details: "internal error" });
-        }
-      },
+      (err: unknown) => reply(grpcErrorOf(err, log, method, requestIdOf(call.metadata))),
     );
   };
+}
+
+/**
+ * The status a failed call answers with: a FlockError keeps its code and message (and a
+ * retry-after trailer), a store that cannot answer is UNAVAILABLE with a fixed message (the
+ * detail goes to the log with the request id), anything else is logged and INTERNAL.
+ */
+export function grpcErrorOf(err: unknown, log: Logger, method: string, requestId: string | undefined) {
+  if (err instanceof FlockError) {
+    const trailer = new Metadata();
+    if (err.retryAfterSeconds !== undefined) trailer.set("retry-after", String(err.retryAfterSeconds));
+    return { code: err.code, details: err.message, metadata: trailer };
+  }
+  if (isStoreUnavailable(err) || err instanceof ViewNotReadyError) {
+    log.warn({ method, requestId, err: String(err) }, "store unavailable");
+    return { code: status.UNAVAILABLE, details: "the store is unavailable, try again" };
+  }
+  log.error({ method, requestId, err }, "unexpected error");
+  return { code: status.INTERNAL, details: "internal error" };
 }

@@ -4,6 +4,7 @@ import { absent, del, get, LeaseNotFoundError, put, text, unchangedSince } from 
 import type { Keys } from "../../storage/keys.js";
 import type { LeaseBuckets } from "../../storage/lease-buckets.js";
 import type { FactWriter } from "../../storage/writer.js";
+import { sessionStillValid, type Viewer } from "../auth.js";
 
 /** Conflicting increments of one login-failure counter retried before giving up. */
 const MAX_COUNTER_ROUNDS = 50;
@@ -41,6 +42,16 @@ export class AccountsFacts {
     if (stored && CredentialRecord.decode(stored.value).passwordHash === passwordHash)
       return stored.modRevision;
     return undefined;
+  }
+
+  /** Rewrites the public part of the viewer's account while their session and the account exist. */
+  async updateAccount(viewer: Viewer, account: AccountRecord, accountRevision: number): Promise<number | undefined> {
+    const key = this.keys.account(account.username);
+    const answer = await this.writer.txn({
+      compare: [sessionStillValid(viewer), { key, target: "createRevision", equals: accountRevision }],
+      success: [put(key, AccountRecord.encode({ ...account, passwordHash: "" }).finish())],
+    });
+    return answer.succeeded ? answer.revision : undefined;
   }
 
   /** The password hash of an account (a linearizable read; hashes are in no view). */

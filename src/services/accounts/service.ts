@@ -1,7 +1,13 @@
 import { isIP } from "node:net";
 import { systemClock, type Clock } from "../../shared/clock.js";
 import { alreadyExists, notFound, tooManyRequests, unauthenticated } from "../../shared/errors.js";
-import { checkPassword, normalizeLimit, normalizeUsername } from "../../shared/validation.js";
+import {
+  checkPassword,
+  normalizeBio,
+  normalizeDisplayName,
+  normalizeLimit,
+  normalizeUsername,
+} from "../../shared/validation.js";
 import type { Keys } from "../../storage/keys.js";
 import type { Freshness } from "../../storage/watch-cache.js";
 import type { Authenticator, Viewer } from "../auth.js";
@@ -159,6 +165,23 @@ export class AccountsService implements Authenticator {
     const account = this.view.account(username);
     if (!account) throw notFound(`no user "${username}"`);
     return account;
+  }
+
+  /** Sets the caller's display name and bio; returns the account as it is now. */
+  async updateProfile(token: string, rawDisplayName: unknown, rawBio: unknown): Promise<Account> {
+    const viewer = await this.authenticateForWrite(token);
+    const displayName = normalizeDisplayName(rawDisplayName);
+    const bio = normalizeBio(rawBio);
+    const account = this.view.account(viewer.username);
+    if (!account) throw unauthenticated("the account is gone");
+    const revision = await this.facts.updateAccount(
+      viewer,
+      { username: account.username, passwordHash: "", createdAtMs: account.createdAtMs, displayName, bio },
+      account.revision,
+    );
+    if (revision === undefined) throw unauthenticated("session expired or revoked");
+    await this.freshness.reached(revision);
+    return this.view.account(viewer.username) ?? { ...account, displayName, bio };
   }
 
   async search(rawPrefix: string, limit: number | undefined): Promise<string[]> {

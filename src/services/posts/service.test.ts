@@ -33,7 +33,7 @@ async function setup(t: TestContext) {
     s.posts.createPost(token, text, idempotencyKey);
   /** The reader's whole feed (up to 100 posts), read on `on` (this backend by default). */
   const feedIds = async (token: string, on: Services = s) =>
-    ids((await on.posts.getFeed(token, 100, undefined)).posts);
+    ids((await on.posts.getFeed(token, 100, undefined)).items.map((i) => i.post!));
   return { ...s, clock, user, users, post, feedIds };
 }
 
@@ -45,7 +45,7 @@ async function collectPages(
   let cursor: string | undefined;
   do {
     const page = await read(cursor);
-    pages.push(page.posts);
+    pages.push(page.items.map((i) => i.post!));
     cursor = page.nextCursor;
     await between?.(pages.length);
   } while (cursor !== "" && pages.length < 1000);
@@ -90,7 +90,7 @@ describe("PostsService.createPost", () => {
     const stored = await storedKeys(kv, KEYS.posts);
     assert.equal(stored.length, 1);
     assert.equal(String(stored[0]!.createRevision), created.id);
-    assert.deepEqual((await posts.listUserPosts("alice", 10, undefined)).posts, [created]);
+    assert.deepEqual((await posts.listUserPosts("", "alice", 10, undefined)).items.map((i) => i.post!), [created]);
   });
 
   it("keeps newlines and 280 astral characters", async (t) => {
@@ -227,7 +227,7 @@ describe("PostsService.getFeed", () => {
       await post(alice!, `alice ${i}`);
     }
     const page = await posts.getFeed(alice!, 50, undefined);
-    assert.deepEqual(page.posts, [...expected].reverse());
+    assert.deepEqual(page.items.map((i) => i.post!), [...expected].reverse());
     assert.equal(page.nextCursor, "");
     assert.equal(page.viewer, "alice");
   });
@@ -298,15 +298,15 @@ describe("PostsService.getFeed", () => {
       clock.advance(i % 3 === 2 ? 3_600_000 : -600_000); // ten minutes back, now and then an hour on
     }
     const feed = await posts.getFeed(alice!, 100, undefined);
-    assert.deepEqual(ids(feed.posts), ids([...made].reverse()));
-    const times = feed.posts.map((p) => p.createdAtMs);
+    assert.deepEqual(ids(feed.items.map((i) => i.post!)), ids([...made].reverse()));
+    const times = feed.items.map((i) => i.post!).map((p) => p.createdAtMs);
     assert.notDeepEqual(
       [...times].sort((a, b) => b - a),
       times,
       "the clock did not go backwards",
     );
-    const bobs = await posts.listUserPosts("bob", 100, undefined);
-    assert.deepEqual(ids(bobs.posts), ids(made.filter((p) => p.author === "bob").reverse()));
+    const bobs = await posts.listUserPosts("", "bob", 100, undefined);
+    assert.deepEqual(ids(bobs.items.map((i) => i.post!)), ids(made.filter((p) => p.author === "bob").reverse()));
   });
 
   it("paginates with limit 2 without overlap or gap while new posts arrive between reads", async (t) => {
@@ -397,7 +397,7 @@ describe("PostsService.getFeed", () => {
     const first = await posts.getFeed(alice!, 2, undefined);
     assert.notEqual(first.nextCursor, "");
     const second = await posts.getFeed(alice!, 2, first.nextCursor);
-    assert.equal(second.posts.length, 2);
+    assert.equal(second.items.map((i) => i.post!).length, 2);
     assert.equal(second.nextCursor, "");
   });
 
@@ -414,7 +414,7 @@ describe("PostsService.getFeed", () => {
     const made = await post(author, "to all 250");
     for (const [i, reader] of readers.entries()) {
       const on = i % 2 ? other.posts : posts;
-      assert.deepEqual(ids((await on.getFeed(reader, 1, undefined)).posts), [made.id], `reader ${i}`);
+      assert.deepEqual(ids((await on.getFeed(reader, 1, undefined)).items.map((i) => i.post!)), [made.id], `reader ${i}`);
     }
   });
 
@@ -470,7 +470,7 @@ describe("PostsService.listUserPosts", () => {
     const alice = await user("alice");
     const made: Post[] = [];
     for (let i = 0; i < 7; i++) made.push(await post(alice, `post ${i}`));
-    const pages = await collectPages((cursor) => posts.listUserPosts("ALICE", 3, cursor));
+    const pages = await collectPages((cursor) => posts.listUserPosts("", "ALICE", 3, cursor));
     assert.deepEqual(
       pages.map((p) => p.length),
       [3, 3, 1],
@@ -483,7 +483,7 @@ describe("PostsService.listUserPosts", () => {
     const [alice, bob] = await users("alice", "bob");
     const mine = await post(alice!, "mine");
     await post(bob!, "not mine");
-    assert.deepEqual(ids((await posts.listUserPosts("alice", undefined, undefined)).posts), [mine.id]);
+    assert.deepEqual(ids((await posts.listUserPosts("", "alice", undefined, undefined)).items.map((i) => i.post!)), [mine.id]);
     assert.equal(await posts.countUserPosts("alice"), 1);
   });
 
@@ -493,17 +493,17 @@ describe("PostsService.listUserPosts", () => {
     const [alice] = await users("alice");
     for (let i = 1; i <= 5; i++) {
       const made = await other.posts.createPost(alice!, `post ${i}`);
-      assert.equal((await posts.listUserPosts("alice", 1, undefined)).posts[0]?.id, made.id);
+      assert.equal((await posts.listUserPosts("", "alice", 1, undefined)).items.map((i) => i.post!)[0]?.id, made.id);
       assert.equal(await posts.countUserPosts("alice"), i);
     }
   });
 
   it("is empty for a user with no posts and rejects bad names, cursors and limits", async (t) => {
     const { posts } = await setup(t);
-    assert.deepEqual(await posts.listUserPosts("nobody", 10, undefined), { posts: [], nextCursor: "" });
-    await assert.rejects(posts.listUserPosts("x", 10, undefined), INVALID);
-    await assert.rejects(posts.listUserPosts("alice", 10, "***"), INVALID);
-    await assert.rejects(posts.listUserPosts("alice", 10, encodeCursor("bob")), INVALID);
-    await assert.rejects(posts.listUserPosts("alice", 0.5, undefined), INVALID);
+    assert.deepEqual(await posts.listUserPosts("", "nobody", 10, undefined), { items: [], nextCursor: "" });
+    await assert.rejects(posts.listUserPosts("", "x", 10, undefined), INVALID);
+    await assert.rejects(posts.listUserPosts("", "alice", 10, "***"), INVALID);
+    await assert.rejects(posts.listUserPosts("", "alice", 10, encodeCursor("bob")), INVALID);
+    await assert.rejects(posts.listUserPosts("", "alice", 0.5, undefined), INVALID);
   });
 });

@@ -1,15 +1,26 @@
-import type { Post } from "../../gen/flock/posts/v1/posts.js";
+import type { FeedItem, Post, Thread } from "../../gen/flock/posts/v1/posts.js";
 import { systemClock, type Clock } from "../../shared/clock.js";
 import { decodeCursor, encodeCursor } from "../../shared/cursor.js";
-import { alreadyExists, invalid, unauthenticated } from "../../shared/errors.js";
+import {
+  alreadyExists,
+  invalid,
+  notFound,
+  permissionDenied,
+  unauthenticated,
+} from "../../shared/errors.js";
 import { normalizeLimit, normalizePostText, normalizeUsername } from "../../shared/validation.js";
+import type { Keys } from "../../storage/keys.js";
 import type { Freshness } from "../../storage/watch-cache.js";
-import type { Authenticator } from "../auth.js";
-import type { PostsFacts } from "./facts.js";
-import type { PostEntry, PostSlice, PostsView } from "./view.js";
+import type { AccountsView } from "../accounts/view.js";
+import type { Authenticator, Viewer } from "../auth.js";
+import type { GraphView } from "../graph/view.js";
+import type { ChangeOutcome, PostsFacts } from "./facts.js";
+import type { PostPresenter } from "./present.js";
+import { isTag, MAX_QUERY_TERMS, normalizeTag, parseMentions, parseTags, searchTerms } from "./text.js";
+import type { PostEntry, PostsView, Slice, TimelineEntry } from "./view.js";
 
 export interface PostPage {
-  posts: Post[];
+  items: FeedItem[];
   /** "" when there is no next page. */
   nextCursor: string;
 }
@@ -19,56 +30,158 @@ export interface FeedPage extends PostPage {
   viewer: string;
 }
 
+export interface NamePage {
+  usernames: string[];
+  nextCursor: string;
+}
+
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{1,64}$/;
-/** A post id (a revision) inside a cursor. */
+/** A post id (a revision), in a request or inside a cursor. */
 const POST_ID = /^[1-9][0-9]{0,15}$/;
+/** Ancestors a thread shows at most (a longer chain is cut at the top). */
+const MAX_ANCESTORS = 40;
+const MAX_QUERY_LENGTH = 200;
 
 /**
- * Posts and feeds. A post is one fact; every backend's view derives timelines from the
- * facts, so a home feed page is a merge over the followed accounts' timelines, computed in
- * memory after one shared freshness check — nothing is fanned out, so the cost of a post
- * does not depend on its audience, and an unfollow or a new post shows on the next read.
+ * Posts, feeds, threads and reactions. Each change is one fact; every backend's view derives
+ * timelines, counts and indexes from the facts, so a home feed page is a merge over the
+ * followed accounts' timelines, computed in memory after one shared freshness check, and the
+ * cost of a post does not depend on its audience.
  */
 export class PostsService {
   constructor(
     private readonly facts: PostsFacts,
     private readonly view: PostsView,
+    private readonly graph: GraphView,
+    private readonly accounts: AccountsView,
+    private readonly present: PostPresenter,
     private readonly freshness: Freshness,
     private readonly auth: Authenticator,
+    private readonly keys: Keys,
     private readonly clock: Clock = systemClock,
   ) {}
 
-  async createPost(token: string, rawText: unknown, idempotencyKey = "", requestId = ""): Promise<Post> {
+  async createPost(
+    token: string,
+    rawText: unknown,
+    idempotencyKey = "",
+    requestId = "",
+    rawInReplyTo = "",
+  ): Promise<Post> {
     const viewer = await this.auth.authenticateForWrite(token);
     const text = normalizePostText(rawText);
     if (idempotencyKey !== "" && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw invalid("idempotency key must be 1–64 characters of A–Z, a–z, 0–9, _ and -");
     }
+    const parent = rawInReplyTo === "" ? undefined : await this.replyTarget(viewer, rawInReplyTo);
+    const mentions = await this.existingAccounts(parseMentions(text));
     const outcome = await this.facts.createPost(
       viewer,
-      { id: "", author: viewer.username, text, createdAtMs: this.clock.now(), inReplyTo: "" },
+      {
+        id: "",
+        author: viewer.username,
+        text,
+        createdAtMs: this.clock.now(),
+        inReplyTo: parent ? String(parent.id) : "",
+        mentions,
+        tags: parseTags(text),
+        editedAtMs: 0,
+      },
       requestId,
       idempotencyKey || undefined,
+      parent && { key: this.view.storeKey(parent), id: parent.id, author: parent.author },
     );
     if (outcome.kind === "session-gone") throw unauthenticated("session expired or revoked");
     if (outcome.kind === "key-spent")
       throw alreadyExists("this idempotency key was used for a post that has been deleted");
+    if (outcome.kind === "no-parent") throw notFound("the post you reply to does not exist");
+    if (outcome.kind === "blocked") throw permissionDenied("you cannot reply to this account");
     await this.freshness.reached(outcome.id);
     const post = this.view.post(outcome.id);
-    // Deleted already (by its author, on another replica, in between): it was created, though.
-    if (!post)
-      return { id: String(outcome.id), author: viewer.username, text, createdAtMs: this.clock.now() };
-    return (await this.present([post]))[0]!;
+    if (!post) throw notFound("the post was deleted in the meantime");
+    return (await this.present.posts([post], viewer.username))[0]!;
+  }
+
+  async getPost(token: string, rawId: string): Promise<Post> {
+    const viewer = await this.readerOf(token);
+    const post = this.visiblePost(parsePostId(rawId), viewer);
+    return (await this.present.posts([post], viewer))[0]!;
+  }
+
+  async getThread(token: string, rawId: string, rawLimit: number | undefined, cursor: string | undefined): Promise<Thread> {
+    const id = parsePostId(rawId);
+    const limit = normalizeLimit(rawLimit);
+    const after = decodePostCursor(cursor);
+    const viewer = await this.readerOf(token);
+    const post = this.visiblePost(id, viewer);
+    const ancestors: (PostEntry | number)[] = [];
+    for (let up = post.inReplyTo; up !== 0 && ancestors.length < MAX_ANCESTORS; ) {
+      const parent = this.view.anyPost(up);
+      const shown = parent && !parent.deleted && !(viewer !== "" && this.graph.eitherBlocks(viewer, parent.author));
+      ancestors.unshift(shown ? parent : up);
+      up = parent?.inReplyTo ?? 0;
+    }
+    const replies = this.view.replies(id, after, limit, viewer);
+    const livingAncestors = ancestors.filter((a): a is PostEntry => typeof a !== "number");
+    const [presentedAncestors, [presentedPost], presentedReplies] = await Promise.all([
+      this.present.posts(livingAncestors, viewer),
+      this.present.posts([post], viewer),
+      this.present.posts(replies.entries, viewer),
+    ]);
+    const byId = new Map(presentedAncestors.map((p) => [p.id, p]));
+    return {
+      ancestors: ancestors.map((a) => (typeof a === "number" ? this.present.placeholder(a) : byId.get(String(a.id))!)),
+      post: presentedPost!,
+      replies: presentedReplies,
+      nextCursor: cursorAfter(replies),
+    };
+  }
+
+  /** Deletes the caller's own post; answers it as it was. */
+  async deletePost(token: string, rawId: string): Promise<Post> {
+    const id = parsePostId(rawId);
+    const viewer = await this.auth.authenticate(token);
+    const post = this.view.post(id);
+    if (!post) throw notFound(`no post ${id}`);
+    if (post.author !== viewer.username) throw permissionDenied("you can only delete your own posts");
+    const [before] = await this.present.posts([post], viewer.username);
+    await this.settle(await this.facts.deletePost(viewer, { key: this.view.storeKey(post), id }), id);
+    return before!;
+  }
+
+  like(token: string, rawId: string): Promise<Post> {
+    return this.react(token, rawId, (post, user) => this.keys.like(post, user), true);
+  }
+
+  unlike(token: string, rawId: string): Promise<Post> {
+    return this.react(token, rawId, (post, user) => this.keys.like(post, user), false);
+  }
+
+  repost(token: string, rawId: string): Promise<Post> {
+    return this.react(token, rawId, (post, user) => this.keys.repost(post, user), true);
+  }
+
+  unrepost(token: string, rawId: string): Promise<Post> {
+    return this.react(token, rawId, (post, user) => this.keys.repost(post, user), false);
+  }
+
+  async listLikes(rawId: string, rawLimit: number | undefined, cursor: string | undefined): Promise<NamePage> {
+    return this.reactions(rawId, rawLimit, cursor, (id, before, limit) => this.view.likers(id, before, limit));
+  }
+
+  async listReposts(rawId: string, rawLimit: number | undefined, cursor: string | undefined): Promise<NamePage> {
+    return this.reactions(rawId, rawLimit, cursor, (id, before, limit) => this.view.reposters(id, before, limit));
   }
 
   async getFeed(token: string, rawLimit: number | undefined, cursor: string | undefined): Promise<FeedPage> {
     const limit = normalizeLimit(rawLimit);
     const before = decodePostCursor(cursor);
-    const viewer = await this.auth.authenticate(token);
-    return { ...(await this.page(this.view.feed(viewer.username, before, limit))), viewer: viewer.username };
+    const viewer = (await this.auth.authenticate(token)).username;
+    return { ...(await this.page(this.view.feed(viewer, before, limit), viewer)), viewer };
   }
 
   async listUserPosts(
+    token: string,
     rawUser: unknown,
     rawLimit: number | undefined,
     cursor: string | undefined,
@@ -76,8 +189,8 @@ export class PostsService {
     const author = normalizeUsername(rawUser);
     const limit = normalizeLimit(rawLimit);
     const before = decodePostCursor(cursor);
-    await this.freshness.fresh();
-    return this.page(this.view.authorPosts(author, before, limit));
+    const viewer = await this.readerOf(token);
+    return this.page(this.view.authorTimeline(author, before, limit, viewer), viewer);
   }
 
   async countUserPosts(rawUser: unknown): Promise<number> {
@@ -86,25 +199,122 @@ export class PostsService {
     return this.view.countPosts(author);
   }
 
-  private async page(slice: PostSlice): Promise<PostPage> {
-    const last = slice.posts[slice.posts.length - 1];
+  async listTagPosts(token: string, rawTag: string, rawLimit: number | undefined, cursor: string | undefined): Promise<PostPage> {
+    const tag = normalizeTag(rawTag.replace(/^#/, ""));
+    if (!isTag(tag)) throw invalid("a tag is 1–64 letters, digits or _, not only digits");
+    const limit = normalizeLimit(rawLimit);
+    const before = decodePostCursor(cursor);
+    const viewer = await this.readerOf(token);
+    return this.page(this.view.tagged(tag, before, limit, viewer), viewer);
+  }
+
+  async searchPosts(token: string, query: string, rawLimit: number | undefined, cursor: string | undefined): Promise<PostPage> {
+    if (query.length > MAX_QUERY_LENGTH) throw invalid(`a query is at most ${MAX_QUERY_LENGTH} characters`);
+    const terms = searchTerms(query, true).slice(0, MAX_QUERY_TERMS);
+    const limit = normalizeLimit(rawLimit);
+    const before = decodePostCursor(cursor);
+    const viewer = await this.readerOf(token);
+    return this.page(this.view.search(terms, before, limit, viewer), viewer);
+  }
+
+  /** The viewer behind an optional token (""), after a freshness check either way. */
+  private async readerOf(token: string): Promise<string> {
+    if (token === "") {
+      await this.freshness.fresh();
+      return "";
+    }
+    return (await this.auth.authenticate(token)).username;
+  }
+
+  /** A live post `viewer` may see (NOT_FOUND otherwise: a block hides the post's existence). */
+  private visiblePost(id: number, viewer: string): PostEntry {
+    const post = this.view.post(id);
+    if (!post || (viewer !== "" && this.graph.eitherBlocks(viewer, post.author))) throw notFound(`no post ${id}`);
+    return post;
+  }
+
+  private async replyTarget(viewer: Viewer, rawId: string): Promise<PostEntry> {
+    const id = parsePostId(rawId);
+    let parent = this.view.post(id);
+    if (!parent) {
+      await this.freshness.fresh();
+      parent = this.view.post(id);
+      if (!parent) throw notFound("the post you reply to does not exist");
+    }
+    if (this.graph.eitherBlocks(viewer.username, parent.author)) throw permissionDenied("you cannot reply to this account");
+    return parent;
+  }
+
+  /** The names of accounts that exist, looking again (fresh) only when some are unknown to the view. */
+  private async existingAccounts(names: readonly string[]): Promise<string[]> {
+    if (names.some((name) => !this.accounts.account(name))) await this.freshness.fresh();
+    return names.filter((name) => this.accounts.account(name) !== undefined);
+  }
+
+  private async react(
+    token: string,
+    rawId: string,
+    keyOf: (postId: number, user: string) => string,
+    add: boolean,
+  ): Promise<Post> {
+    const id = parsePostId(rawId);
+    const viewer = await this.auth.authenticateForWrite(token);
+    let post = this.view.post(id);
+    if (!post) {
+      await this.freshness.fresh();
+      post = this.view.post(id);
+      if (!post) throw notFound(`no post ${id}`);
+    }
+    if (add && this.graph.isBlocking(post.author, viewer.username)) throw permissionDenied("you cannot react to this post");
+    const key = keyOf(id, viewer.username);
+    const outcome = add
+      ? await this.facts.react(viewer, key, { key: this.view.storeKey(post), id, author: post.author }, this.clock.now())
+      : await this.facts.unreact(viewer, key);
+    await this.settle(outcome, id);
+    const now = this.view.post(id);
+    if (!now) throw notFound(`no post ${id}`);
+    return (await this.present.posts([now], viewer.username))[0]!;
+  }
+
+  private async reactions(
+    rawId: string,
+    rawLimit: number | undefined,
+    cursor: string | undefined,
+    read: (id: number, before: number | undefined, limit: number) => Slice<{ user: string; revision: number }>,
+  ): Promise<NamePage> {
+    const id = parsePostId(rawId);
+    const limit = normalizeLimit(rawLimit);
+    const before = decodePostCursor(cursor);
+    await this.freshness.fresh();
+    if (!this.view.post(id)) throw notFound(`no post ${id}`);
+    const slice = read(id, before, limit);
+    const last = slice.entries[slice.entries.length - 1];
     return {
-      posts: await this.present(slice.posts),
-      nextCursor: slice.more && last ? encodeCursor(String(last.id)) : "",
+      usernames: slice.entries.map((r) => r.user),
+      nextCursor: slice.more && last ? encodeCursor(String(last.revision)) : "",
     };
   }
 
-  /** Wire posts, reading from the store only the texts the view let go. */
-  private async present(posts: readonly PostEntry[]): Promise<Post[]> {
-    const missing = posts.filter((p) => p.text === undefined).map((p) => this.view.storeKey(p));
-    const texts = missing.length > 0 ? await this.facts.texts(missing) : new Map<string, string>();
-    return posts.map((p) => ({
-      id: String(p.id),
-      author: p.author,
-      text: p.text ?? texts.get(this.view.storeKey(p)) ?? "",
-      createdAtMs: p.createdAtMs,
-    }));
+  private async settle(outcome: ChangeOutcome, id: number): Promise<void> {
+    if (outcome.kind === "session-gone") throw unauthenticated("session expired or revoked");
+    if (outcome.kind === "gone") throw notFound(`no post ${id}`);
+    if (outcome.kind === "blocked") throw permissionDenied("you cannot react to this post");
+    await this.freshness.reached(outcome.revision);
   }
+
+  private async page(slice: Slice<TimelineEntry>, viewer: string): Promise<PostPage> {
+    return { items: await this.present.items(slice.entries, viewer), nextCursor: cursorAfter(slice) };
+  }
+}
+
+function cursorAfter(slice: Slice<{ id: number }>): string {
+  const last = slice.entries[slice.entries.length - 1];
+  return slice.more && last ? encodeCursor(String(last.id)) : "";
+}
+
+function parsePostId(raw: string): number {
+  if (!POST_ID.test(raw)) throw invalid("a post id is a positive whole number");
+  return Number(raw);
 }
 
 function decodePostCursor(cursor: string | undefined): number | undefined {

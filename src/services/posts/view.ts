@@ -1,8 +1,10 @@
 import { PostRecord } from "../../gen/flock/storage/v1/records.js";
 import type { KeyValue, WatchEvent } from "../../storage/kv.js";
+import { text as textOf } from "../../storage/kv.js";
 import { Keys } from "../../storage/keys.js";
 import type { Projection } from "../../storage/watch-cache.js";
 import type { GraphView } from "../graph/view.js";
+import { searchTerms } from "./text.js";
 
 /** A post as the view holds it. Its id is the revision that created it: ids sort in commit order. */
 export interface PostEntry {
@@ -15,36 +17,76 @@ export interface PostEntry {
   text: string | undefined;
   /** The id of the post this one answers (0: none). */
   inReplyTo: number;
+  mentions: readonly string[];
+  tags: readonly string[];
+  replies: number;
+  likes: number;
+  reposts: number;
   deleted: boolean;
 }
+
+/** A repost: `by` shared `post`; its id is the revision that created the repost. */
+export interface RepostEntry {
+  id: number;
+  post: PostEntry;
+  by: string;
+  createdAtMs: number;
+}
+
+/** What an author's timeline, and so a feed, holds: their posts and their reposts. */
+export type TimelineEntry = PostEntry | RepostEntry;
+
+export const isRepost = (entry: TimelineEntry): entry is RepostEntry => "post" in entry;
+export const postOf = (entry: TimelineEntry): PostEntry => (isRepost(entry) ? entry.post : entry);
 
 export interface PostsViewOptions {
   /** Bytes of post text the view keeps; older posts' texts beyond it are read from the store on demand. */
   textBudgetBytes: number;
+  /** Deletes remembered for streams that resume (Last-Event-ID) from before them. */
+  deleteLogSize?: number;
 }
 
-export interface PostSlice {
-  posts: PostEntry[];
-  /** There are older posts after these. */
+export interface Slice<T> {
+  entries: T[];
+  /** There are more after these. */
   more: boolean;
+}
+
+export interface DeletedPost {
+  revision: number;
+  id: number;
+  author: string;
+  /** Who had reposted it (their followers may have seen it). */
+  repostedBy: readonly string[];
 }
 
 /** Bytes a kept text costs (UTF-16 in memory, plus the string's header). */
 const textCost = (text: string) => 2 * text.length + 16;
+const DEFAULT_DELETE_LOG = 10_000;
 
 /**
- * Posts as every backend holds them, derived from `p/post/` facts: every post in commit order
- * and each author's posts in commit order. A home feed page is a merge, newest first, over
- * the timelines of the accounts the reader follows: a heap of one cursor per followed account,
- * so a page costs O(followed + limit·log followed), whatever the history, and posting costs
- * the same for 10 or 10,000 followers (nothing is written or computed per follower).
+ * Posts as every backend holds them, derived from the `p/` facts: every post in commit order,
+ * each author's timeline (posts and reposts in commit order), replies per post, likes and
+ * reposts per post (so counts are O(1)), hashtags and a word index for search. A home feed
+ * page is a merge, newest first, over the timelines of the accounts the reader follows: a heap
+ * of one cursor per followed account, so a page costs O(followed + limit·log followed),
+ * whatever the history, and posting costs the same for 10 or 10,000 followers.
  */
 export class PostsView implements Projection {
   readonly prefixes: readonly string[];
   /** Every post ever loaded or created, deleted ones marked, in id (= commit) order. */
   private all: PostEntry[] = [];
   private sorted = true;
-  private readonly byAuthor = new Map<string, PostEntry[]>();
+  private readonly timelines = new Map<string, TimelineEntry[]>();
+  private readonly postCounts = new Map<string, number>();
+  private readonly repliesOf = new Map<number, PostEntry[]>();
+  private readonly likesOf = new Map<number, Map<string, number>>();
+  private readonly repostsOf = new Map<number, Map<string, RepostEntry>>();
+  private readonly byTag = new Map<string, PostEntry[]>();
+  private readonly byWord = new Map<string, PostEntry[]>();
+  private deleteLog: DeletedPost[] = [];
+  /** Likes and reposts seen while loading, applied once every post is in place. */
+  private pendingReactions: KeyValue[] = [];
   private textBytes = 0;
   /** Texts of `all[0 .. evictedUpTo)` have been let go (oldest first). */
   private evictedUpTo = 0;
@@ -54,36 +96,54 @@ export class PostsView implements Projection {
     private readonly graph: GraphView,
     private readonly options: PostsViewOptions,
   ) {
-    this.prefixes = [keys.posts];
+    this.prefixes = [keys.posts, keys.likes, keys.reposts];
   }
 
   reset(): void {
     this.all = [];
     this.sorted = true;
-    this.byAuthor.clear();
+    for (const map of [this.timelines, this.postCounts, this.repliesOf, this.likesOf, this.repostsOf])
+      map.clear();
+    this.byTag.clear();
+    this.byWord.clear();
+    this.deleteLog = [];
+    this.pendingReactions = [];
     this.textBytes = 0;
     this.evictedUpTo = 0;
   }
 
   load(kvs: readonly KeyValue[]): void {
     for (const kv of kvs) {
-      this.all.push(this.entryOf(kv));
-      this.sorted = false;
+      if (kv.key.startsWith(this.keys.posts)) {
+        this.all.push(this.entryOf(kv));
+        this.sorted = false;
+      } else {
+        this.pendingReactions.push(kv);
+      }
     }
   }
 
   loaded(): void {
     this.ensureSorted();
-    for (const post of this.all) {
-      if (!post.deleted) timelineOf(this.byAuthor, post.author).push(post);
-      this.textBytes += post.text === undefined ? 0 : textCost(post.text);
-    }
+    for (const post of this.all) this.index(post);
+    // Reactions in commit order, so each author's timeline stays in order when reposts join it.
+    const reactions = this.pendingReactions.sort((a, b) => a.createRevision - b.createRevision);
+    this.pendingReactions = [];
+    for (const kv of reactions) this.react(kv, true);
+    for (const timeline of this.timelines.values()) timeline.sort((a, b) => a.id - b.id);
     this.enforceBudget();
   }
 
   apply(event: WatchEvent): void {
-    if (event.type === "put") this.put(event.kv);
-    else if (event.prevKv) this.remove(event.prevKv.createRevision);
+    const { key } = event.kv;
+    if (key.startsWith(this.keys.posts)) {
+      if (event.type === "put") this.putPost(event.kv);
+      else if (event.prevKv) this.removePost(event.prevKv.createRevision, event.kv.modRevision);
+    } else if (event.type === "put") {
+      this.react(event.kv, false);
+    } else if (event.prevKv) {
+      this.unreact(event.prevKv);
+    }
   }
 
   /** The live (not deleted) post with this id. */
@@ -92,45 +152,157 @@ export class PostsView implements Projection {
     return post && !post.deleted ? post : undefined;
   }
 
-  /**
-   * Up to `limit` posts by the accounts `reader` follows, newest first, with ids below
-   * `before` (all when undefined).
-   */
-  feed(reader: string, before: number | undefined, limit: number): PostSlice {
-    const timelines: PostEntry[][] = [];
-    for (const author of this.graph.followingOf(reader)) {
-      const timeline = this.byAuthor.get(author);
-      if (timeline) timelines.push(timeline);
-    }
-    return mergeNewestFirst(timelines, before ?? Infinity, limit);
+  /** The post with this id, deleted ones included (a thread shows a deleted parent as such). */
+  anyPost(id: number): PostEntry | undefined {
+    return this.find(id);
   }
 
-  /** Up to `limit` of `author`'s posts, newest first, with ids below `before`. */
-  authorPosts(author: string, before: number | undefined, limit: number): PostSlice {
-    const timeline = this.byAuthor.get(author);
-    return timeline ? mergeNewestFirst([timeline], before ?? Infinity, limit) : { posts: [], more: false };
+  /**
+   * Up to `limit` entries of `reader`'s home feed, newest first, with ids below `before`:
+   * posts and reposts by the accounts they follow, without muted accounts, without replies
+   * to people they neither follow nor are (Mastodon's rule), each post at most once a page.
+   */
+  feed(reader: string, before: number | undefined, limit: number): Slice<TimelineEntry> {
+    const timelines: TimelineEntry[][] = [];
+    for (const author of this.graph.followingOf(reader)) {
+      const timeline = this.timelines.get(author);
+      if (timeline) timelines.push(timeline);
+    }
+    return mergeNewestFirst(timelines, before ?? Infinity, limit, (entry) => this.inFeed(reader, entry));
+  }
+
+  /** Entries of `reader`'s home feed with ids above `after`, oldest first (a stream resuming). */
+  feedSince(reader: string, after: number): TimelineEntry[] {
+    const entries: TimelineEntry[] = [];
+    for (const author of this.graph.followingOf(reader)) {
+      const timeline = this.timelines.get(author) ?? [];
+      for (let i = upperBound(timeline, after); i < timeline.length; i++) {
+        if (this.inFeed(reader, timeline[i]!)) entries.push(timeline[i]!);
+      }
+    }
+    return entries.sort((a, b) => a.id - b.id);
+  }
+
+  /** Whether an entry belongs in `reader`'s home feed (its author's timeline being followed). */
+  inFeed(reader: string, entry: TimelineEntry): boolean {
+    const post = postOf(entry);
+    if (post.deleted || !this.visibleTo(reader, post)) return false;
+    if (isRepost(entry)) return !this.graph.isMuting(reader, entry.by);
+    if (post.inReplyTo !== 0) {
+      const parent = this.find(post.inReplyTo);
+      const parentAuthor = parent?.author;
+      if (parentAuthor !== reader && !(parentAuthor && this.graph.isFollowing(reader, parentAuthor))) return false;
+    }
+    return true;
+  }
+
+  /** Whether `viewer` ("" for anonymous) may see a post: not when either blocks the other, not a muted author's. */
+  visibleTo(viewer: string, post: PostEntry): boolean {
+    if (viewer === "") return true;
+    return !this.graph.eitherBlocks(viewer, post.author) && !this.graph.isMuting(viewer, post.author);
+  }
+
+  /** Up to `limit` of `author`'s timeline (posts and reposts), newest first, below `before`. */
+  authorTimeline(author: string, before: number | undefined, limit: number, viewer: string): Slice<TimelineEntry> {
+    const timeline = this.timelines.get(author);
+    if (!timeline || (viewer !== "" && this.graph.eitherBlocks(viewer, author))) return { entries: [], more: false };
+    return mergeNewestFirst([timeline], before ?? Infinity, limit, (entry) => {
+      const post = postOf(entry);
+      return !post.deleted && (viewer === "" || !this.graph.eitherBlocks(viewer, post.author));
+    });
   }
 
   countPosts(author: string): number {
-    return this.byAuthor.get(author)?.length ?? 0;
+    return this.postCounts.get(author) ?? 0;
   }
 
-  /** Posts held (deleted ones included) and bytes of text kept, for the memory report. */
+  /** Direct replies to a post, oldest first, with ids above `after`. */
+  replies(id: number, after: number | undefined, limit: number, viewer: string): Slice<PostEntry> {
+    const replies = this.repliesOf.get(id) ?? [];
+    const entries: PostEntry[] = [];
+    let i = after === undefined ? 0 : upperBound(replies, after);
+    for (; i < replies.length && entries.length < limit; i++) {
+      const reply = replies[i]!;
+      if (!reply.deleted && (viewer === "" || !this.graph.eitherBlocks(viewer, reply.author))) entries.push(reply);
+    }
+    return { entries, more: i < replies.length };
+  }
+
+  /** Who liked a post, newest first, with like revisions below `before`. */
+  likers(id: number, before: number | undefined, limit: number): Slice<{ user: string; revision: number }> {
+    return newestReactions(
+      [...(this.likesOf.get(id) ?? new Map<string, number>())].map(([user, revision]) => ({ user, revision })),
+      before,
+      limit,
+    );
+  }
+
+  /** Who reposted a post, newest first, with repost revisions below `before`. */
+  reposters(id: number, before: number | undefined, limit: number): Slice<{ user: string; revision: number }> {
+    return newestReactions(
+      [...(this.repostsOf.get(id)?.values() ?? [])].map((r) => ({ user: r.by, revision: r.id })),
+      before,
+      limit,
+    );
+  }
+
+  hasLiked(user: string, id: number): boolean {
+    return this.likesOf.get(id)?.has(user) ?? false;
+  }
+
+  repostOf(user: string, id: number): RepostEntry | undefined {
+    return this.repostsOf.get(id)?.get(user);
+  }
+
+  /** Posts with a hashtag, newest first, below `before`, that `viewer` may see. */
+  tagged(tag: string, before: number | undefined, limit: number, viewer: string): Slice<PostEntry> {
+    return mergeNewestFirst([this.byTag.get(tag) ?? []], before ?? Infinity, limit, (p) =>
+      this.searchable(p, viewer),
+    );
+  }
+
+  /**
+   * Posts holding every term (words and #tags, as `searchTerms` makes them), newest first,
+   * below `before`: the rarest term's list is walked and each post checked for the others.
+   */
+  search(terms: readonly string[], before: number | undefined, limit: number, viewer: string): Slice<PostEntry> {
+    if (terms.length === 0) return { entries: [], more: false };
+    const lists = terms.map((term) => (term.startsWith("#") ? this.byTag.get(term.slice(1)) : this.byWord.get(term)) ?? []);
+    const rarest = lists.reduce((a, b) => (b.length < a.length ? b : a));
+    const others = lists.filter((list) => list !== rarest);
+    return mergeNewestFirst([rarest], before ?? Infinity, limit, (post) =>
+      this.searchable(post, viewer) && others.every((list) => list[lowerBound(list, post.id)] === post),
+    );
+  }
+
+  /** Deletes after `revision`, oldest first, as far back as the log reaches. */
+  deletesSince(revision: number): readonly DeletedPost[] {
+    return this.deleteLog.filter((d) => d.revision > revision);
+  }
+
+  /** Held posts and bytes of text kept, for the memory report. */
   get stats(): { posts: number; textBytes: number; textsLetGo: number } {
     return { posts: this.all.length, textBytes: this.textBytes, textsLetGo: this.evictedUpTo };
+  }
+
+  /** The store key of a post (to read a text the view let go). */
+  storeKey(post: PostEntry): string {
+    return this.keys.post(post.key);
   }
 
   /** Everything this view holds, canonically ordered: two views of the same facts digest alike. */
   digest(): unknown {
     this.ensureSorted();
     const live = this.all.filter((p) => !p.deleted).map(({ text: _text, ...rest }) => rest);
-    const authors = [...this.byAuthor.keys()].sort().map((a) => [a, this.byAuthor.get(a)!.map((p) => p.id)]);
-    return { live, authors };
+    const timelines = [...this.timelines.keys()]
+      .sort()
+      .map((a) => [a, this.timelines.get(a)!.map((e) => (isRepost(e) ? `r${e.id}:${e.post.id}` : `p${e.id}`))]);
+    const likes = [...this.likesOf.keys()].sort((a, b) => a - b).map((id) => [id, [...this.likesOf.get(id)!].sort()]);
+    return { live, timelines, likes };
   }
 
-  /** The store key of a post (to read a text the view let go). */
-  storeKey(post: PostEntry): string {
-    return this.keys.post(post.key);
+  private searchable(post: PostEntry, viewer: string): boolean {
+    return !post.deleted && (viewer === "" || !this.graph.eitherBlocks(viewer, post.author));
   }
 
   private entryOf(kv: KeyValue): PostEntry {
@@ -142,39 +314,131 @@ export class PostsView implements Projection {
       createdAtMs: record.createdAtMs,
       text: record.text,
       inReplyTo: record.inReplyTo === "" ? 0 : Number(record.inReplyTo),
+      mentions: record.mentions,
+      tags: record.tags,
+      replies: 0,
+      likes: 0,
+      reposts: 0,
       deleted: false,
     };
   }
 
-  private put(kv: KeyValue): void {
+  /** Puts a new post into every index (its timeline last: callers keep timelines sorted). */
+  private index(post: PostEntry): void {
+    if (post.deleted) return;
+    listOf(this.timelines, post.author).push(post);
+    this.postCounts.set(post.author, this.countPosts(post.author) + 1);
+    if (post.inReplyTo !== 0) {
+      listOf(this.repliesOf, post.inReplyTo).push(post);
+      const parent = this.find(post.inReplyTo);
+      if (parent) parent.replies++;
+    }
+    for (const tag of post.tags) listOf(this.byTag, tag).push(post);
+    for (const word of new Set(searchTerms(post.text ?? "", false))) listOf(this.byWord, word).push(post);
+    this.textBytes += post.text === undefined ? 0 : textCost(post.text);
+  }
+
+  private putPost(kv: KeyValue): void {
     const existing = this.find(kv.createRevision);
     const entry = this.entryOf(kv);
     if (existing) {
-      // A later version of a post (an edit): same id, same place.
+      // A later version of a post (an edit): same id, same place; its words are indexed anew.
       if (existing.text !== undefined) this.textBytes -= textCost(existing.text);
+      this.unindexWords(existing);
       Object.assign(existing, { text: entry.text, createdAtMs: entry.createdAtMs });
+      for (const word of new Set(searchTerms(entry.text ?? "", false))) insertSorted(listOf(this.byWord, word), existing);
       this.textBytes += textCost(entry.text!);
     } else {
       // Revisions only grow, so a new post goes at the end of every list it is in.
       this.all.push(entry);
-      timelineOf(this.byAuthor, entry.author).push(entry);
-      this.textBytes += textCost(entry.text!);
+      this.index(entry);
     }
     this.enforceBudget();
   }
 
-  private remove(id: number): void {
+  private removePost(id: number, revision: number): void {
     const post = this.find(id);
     if (!post || post.deleted) return;
+    const reposts = this.repostsOf.get(id);
+    this.deleteLog.push({ revision, id, author: post.author, repostedBy: [...(reposts?.keys() ?? [])] });
+    if (this.deleteLog.length > (this.options.deleteLogSize ?? DEFAULT_DELETE_LOG)) this.deleteLog.shift();
     post.deleted = true;
     if (post.text !== undefined) this.textBytes -= textCost(post.text);
+    this.unindexWords(post);
     post.text = undefined;
-    const timeline = this.byAuthor.get(post.author);
-    if (timeline) {
-      const at = lowerBound(timeline, id);
-      if (timeline[at] === post) timeline.splice(at, 1);
-      if (timeline.length === 0) this.byAuthor.delete(post.author);
+    removeSorted(this.timelines, post.author, post);
+    this.postCounts.set(post.author, this.countPosts(post.author) - 1);
+    if (this.countPosts(post.author) === 0) this.postCounts.delete(post.author);
+    if (post.inReplyTo !== 0) {
+      removeSorted(this.repliesOf, post.inReplyTo, post);
+      const parent = this.find(post.inReplyTo);
+      if (parent) parent.replies = Math.max(0, parent.replies - 1);
     }
+    for (const tag of post.tags) removeSorted(this.byTag, tag, post);
+    // Its likes and reposts go in the same transaction; they are dropped here already.
+    for (const repost of reposts?.values() ?? []) removeSorted(this.timelines, repost.by, repost);
+    this.repostsOf.delete(id);
+    this.likesOf.delete(id);
+    post.likes = 0;
+    post.reposts = 0;
+  }
+
+  /** A like or a repost (`loading`: the timelines are sorted afterwards). */
+  private react(kv: KeyValue, loading: boolean): void {
+    const parsed = this.reactionOf(kv.key);
+    if (!parsed) return;
+    const post = this.post(parsed.postId);
+    if (!post) return;
+    if (parsed.kind === "like") {
+      let likes = this.likesOf.get(post.id);
+      if (!likes) this.likesOf.set(post.id, (likes = new Map()));
+      if (likes.has(parsed.user)) return;
+      likes.set(parsed.user, kv.createRevision);
+      post.likes++;
+    } else {
+      let reposts = this.repostsOf.get(post.id);
+      if (!reposts) this.repostsOf.set(post.id, (reposts = new Map()));
+      if (reposts.has(parsed.user)) return;
+      const repost: RepostEntry = {
+        id: kv.createRevision,
+        post,
+        by: parsed.user,
+        createdAtMs: Number(textOf(kv.value)) || 0,
+      };
+      reposts.set(parsed.user, repost);
+      post.reposts++;
+      const timeline = listOf(this.timelines, parsed.user);
+      if (loading) timeline.push(repost);
+      else insertSorted(timeline, repost);
+    }
+  }
+
+  private unreact(prev: KeyValue): void {
+    const parsed = this.reactionOf(prev.key);
+    if (!parsed) return;
+    const post = this.find(parsed.postId);
+    if (!post) return;
+    if (parsed.kind === "like") {
+      if (this.likesOf.get(post.id)?.delete(parsed.user)) post.likes = Math.max(0, post.likes - 1);
+    } else {
+      const repost = this.repostsOf.get(post.id)?.get(parsed.user);
+      if (!repost) return;
+      this.repostsOf.get(post.id)!.delete(parsed.user);
+      post.reposts = Math.max(0, post.reposts - 1);
+      removeSorted(this.timelines, parsed.user, repost);
+    }
+  }
+
+  private reactionOf(key: string): { kind: "like" | "repost"; postId: number; user: string } | undefined {
+    const kind = key.startsWith(this.keys.likes) ? "like" : key.startsWith(this.keys.reposts) ? "repost" : undefined;
+    if (!kind) return undefined;
+    const [postId, user, extra] = key.slice((kind === "like" ? this.keys.likes : this.keys.reposts).length).split("/");
+    if (!postId || !user || extra !== undefined) return undefined;
+    return { kind, postId: Number(postId), user };
+  }
+
+  private unindexWords(post: PostEntry): void {
+    for (const word of new Set(searchTerms(post.text ?? "", false))) removeSorted(this.byWord, word, post);
   }
 
   private find(id: number): PostEntry | undefined {
@@ -190,7 +454,7 @@ export class PostsView implements Projection {
     this.sorted = true;
   }
 
-  /** Lets go of the oldest texts until the kept ones fit the budget. */
+  /** Lets go of the oldest texts until the kept ones fit the budget (the word index stays). */
   private enforceBudget(): void {
     while (this.textBytes > this.options.textBudgetBytes && this.evictedUpTo < this.all.length) {
       const post = this.all[this.evictedUpTo++]!;
@@ -202,42 +466,73 @@ export class PostsView implements Projection {
   }
 }
 
-function timelineOf(map: Map<string, PostEntry[]>, author: string): PostEntry[] {
-  let timeline = map.get(author);
-  if (!timeline) map.set(author, (timeline = []));
-  return timeline;
+function listOf<K, T>(map: Map<K, T[]>, key: K): T[] {
+  let list = map.get(key);
+  if (!list) map.set(key, (list = []));
+  return list;
 }
 
-/** The first index whose post id is >= `id` (lists are in ascending id order). */
-function lowerBound(posts: readonly PostEntry[], id: number): number {
+/** Inserts into an id-sorted list (at the end, usually: revisions grow). */
+function insertSorted<T extends { id: number }>(list: T[], item: T): void {
+  if (list.length === 0 || list[list.length - 1]!.id < item.id) list.push(item);
+  else list.splice(lowerBound(list, item.id), 0, item);
+}
+
+/** Removes `item` from the id-sorted list under `key` (and the list when it empties). */
+function removeSorted<K, T extends { id: number }>(map: Map<K, T[]>, key: K, item: T): void {
+  const list = map.get(key);
+  if (!list) return;
+  const at = lowerBound(list, item.id);
+  if (list[at] === item) list.splice(at, 1);
+  if (list.length === 0) map.delete(key);
+}
+
+/** The first index whose id is >= `id` (lists are in ascending id order). */
+function lowerBound(list: readonly { id: number }[], id: number): number {
   let lo = 0;
-  let hi = posts.length;
+  let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (posts[mid]!.id < id) lo = mid + 1;
+    if (list[mid]!.id < id) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
+/** The first index whose id is > `id`. */
+function upperBound(list: readonly { id: number }[], id: number): number {
+  return lowerBound(list, id + 1);
+}
+
+function newestReactions(
+  all: { user: string; revision: number }[],
+  before: number | undefined,
+  limit: number,
+): Slice<{ user: string; revision: number }> {
+  const older = all.filter((r) => before === undefined || r.revision < before).sort((a, b) => b.revision - a.revision);
+  return { entries: older.slice(0, limit), more: older.length > limit };
+}
+
 /**
- * The `limit` newest posts below `before` across ascending `timelines`, newest first: a
- * max-heap holds one cursor per timeline (its newest post below `before`).
+ * The `limit` newest entries below `before` across ascending `lists` that `keep` accepts,
+ * newest first, each post at most once: a max-heap holds one cursor per list. `more` says
+ * whether a further accepted entry exists.
  */
-export function mergeNewestFirst(
-  timelines: readonly PostEntry[][],
+export function mergeNewestFirst<T extends { id: number }>(
+  lists: readonly T[][],
   before: number,
   limit: number,
-): PostSlice {
-  const heap: { timeline: PostEntry[]; at: number }[] = [];
-  for (const timeline of timelines) {
-    const at = (before === Infinity ? timeline.length : lowerBound(timeline, before)) - 1;
-    if (at >= 0) heap.push({ timeline, at });
+  keep: (entry: T) => boolean = () => true,
+): Slice<T> {
+  const heap: { list: T[]; at: number }[] = [];
+  for (const list of lists) {
+    const at = (before === Infinity ? list.length : lowerBound(list, before)) - 1;
+    if (at >= 0) heap.push({ list, at });
   }
-  const idOf = (i: number) => heap[i]!.timeline[heap[i]!.at]!.id;
+  const idOf = (i: number) => heap[i]!.list[heap[i]!.at]!.id;
   const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j]!, heap[i]!]);
   const siftDown = (start: number) => {
-    for (let i = start; ;) {
+    for (let i = start; ; ) {
       const left = 2 * i + 1;
       const right = left + 1;
       let largest = i;
@@ -249,15 +544,21 @@ export function mergeNewestFirst(
     }
   };
   for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(i);
-  const posts: PostEntry[] = [];
-  while (heap.length > 0 && posts.length < limit) {
+  const entries: T[] = [];
+  const seen = new Set<number>();
+  while (heap.length > 0) {
     const top = heap[0]!;
-    posts.push(top.timeline[top.at]!);
+    const entry = top.list[top.at]!;
     if (--top.at < 0) {
       heap[0] = heap[heap.length - 1]!;
       heap.pop();
     }
     siftDown(0);
+    const post = "post" in entry ? (entry as unknown as RepostEntry).post.id : entry.id;
+    if (seen.has(post) || !keep(entry)) continue;
+    if (entries.length === limit) return { entries, more: true };
+    seen.add(post);
+    entries.push(entry);
   }
-  return { posts, more: heap.length > 0 };
+  return { entries, more: false };
 }

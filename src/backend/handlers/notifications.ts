@@ -1,0 +1,72 @@
+import type { ServerWritableStream } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import type {
+  NotificationsServiceServer,
+  StreamEvent,
+  SubscribeRequest,
+} from "../../gen/flock/posts/v1/posts.js";
+import { bearerToken, requestIdOf } from "../../grpc/metadata.js";
+import type { NotificationsService } from "../../services/posts/notifications.js";
+import { grpcErrorOf, unary } from "./unary.js";
+
+/** How often an idle stream says it is alive (SSE and proxies close quiet connections). */
+export const HEARTBEAT_MS = 15_000;
+
+/** The notifications service's gRPC face, live stream included. */
+export function notificationsGrpcHandlers(
+  service: NotificationsService,
+  log: Logger,
+  heartbeatMs = HEARTBEAT_MS,
+): NotificationsServiceServer {
+  return {
+    listNotifications: unary(log, "ListNotifications", async (req, call) =>
+      service.list(bearerToken(call.metadata), req.limit, req.cursor, req.types),
+    ),
+    getNotification: unary(log, "GetNotification", async (req, call) =>
+      service.get(bearerToken(call.metadata), req.id),
+    ),
+    markRead: unary(log, "MarkRead", async (req, call) => ({
+      unread: await service.markRead(bearerToken(call.metadata), req.upTo),
+    })),
+    dismiss: unary(log, "Dismiss", async (req, call) => {
+      await service.dismiss(bearerToken(call.metadata), req.id, req.upTo);
+      return {};
+    }),
+    subscribe: (call) => subscribe(service, log, heartbeatMs, call),
+  };
+}
+
+/**
+ * A live stream: open (after a freshness check), then events as the view applies them, and a
+ * heartbeat when idle. It ends when the caller cancels, or with UNAVAILABLE when an event
+ * could not be sent (the caller resumes after the last event it got, and loses nothing).
+ */
+function subscribe(
+  service: NotificationsService,
+  log: Logger,
+  heartbeatMs: number,
+  call: ServerWritableStream<SubscribeRequest, StreamEvent>,
+): void {
+  let close: (() => void) | undefined;
+  let ended = false;
+  const heartbeat = setInterval(() => call.write(service.heartbeat()), heartbeatMs);
+  const end = (err?: unknown) => {
+    if (ended) return;
+    ended = true;
+    clearInterval(heartbeat);
+    close?.();
+    if (err === undefined) call.end();
+    else call.emit("error", grpcErrorOf(err, log, "Subscribe", requestIdOf(call.metadata)));
+  };
+  call.on("cancelled", () => end());
+  call.on("error", () => end());
+  service
+    .subscribe(bearerToken(call.metadata), call.request.after, (event) => call.write(event), end)
+    .then(
+      (closeStream) => {
+        close = closeStream;
+        if (ended || call.cancelled) closeStream();
+      },
+      (err: unknown) => end(err),
+    );
+}

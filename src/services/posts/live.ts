@@ -1,0 +1,195 @@
+import type { FeedItem, Notification, StreamEvent } from "../../gen/flock/posts/v1/posts.js";
+import { StreamEventKind } from "../../gen/flock/posts/v1/posts.js";
+import type { WatchEvent } from "../../storage/kv.js";
+import type { Keys } from "../../storage/keys.js";
+import type { WatchCache } from "../../storage/watch-cache.js";
+import type { GraphView } from "../graph/view.js";
+import type { NotificationEntry, NotificationsView } from "./notifications-view.js";
+import type { DeletedPost, PostsView, TimelineEntry } from "./view.js";
+import { isRepost } from "./view.js";
+
+/** What a subscriber's events are turned into on the wire (presentation needs texts: async). */
+export interface LivePresenter {
+  item(entry: TimelineEntry, viewer: string): Promise<FeedItem>;
+  notification(entry: NotificationEntry, viewer: string): Promise<Notification>;
+}
+
+/** One open stream: events go to `send`, one at a time, in commit order. */
+interface Subscriber {
+  viewer: string;
+  send: (event: StreamEvent) => void;
+  /** Ends the stream: an event could not be presented, so the client must resume to get it. */
+  fail: (err: unknown) => void;
+  /** Events are presented (async) in order: each waits for the previous. */
+  queue: Promise<void>;
+  closed: boolean;
+}
+
+type Pending =
+  | { revision: number; kind: "post"; entry: TimelineEntry; to: readonly Subscriber[] }
+  | { revision: number; kind: "delete"; id: number; to: readonly Subscriber[] }
+  | { revision: number; kind: "notification"; entry: NotificationEntry; to: readonly Subscriber[] };
+
+/**
+ * Live updates: each backend turns the changes its watch applies into events for the streams
+ * it holds (a new entry of a subscriber's home feed, a delete of a post they may have seen, a
+ * notification), in commit order. A stream that resumes after revision R first gets what it
+ * missed, rebuilt from the views (the feed and notifications above R, the deletes the view
+ * still remembers), then the live events, whose revisions are all above what it replayed.
+ */
+export class LiveEvents {
+  private readonly subscribers = new Map<string, Set<Subscriber>>();
+  private notificationsOfBatch: NotificationEntry[] = [];
+
+  constructor(
+    private readonly cache: WatchCache,
+    private readonly keys: Keys,
+    private readonly posts: PostsView,
+    private readonly graph: GraphView,
+    private readonly notifications: NotificationsView,
+    private readonly present: LivePresenter,
+  ) {
+    notifications.onNotification((entry) => this.notificationsOfBatch.push(entry));
+    cache.onApplied((events) => this.applied(events));
+  }
+
+  /** Streams open on this backend. */
+  get open(): number {
+    let count = 0;
+    for (const set of this.subscribers.values()) count += set.size;
+    return count;
+  }
+
+  /**
+   * Opens a stream for `viewer` from revision `after` (0: from now). Call with a fresh view:
+   * replay and live events then meet without a gap or an overlap. Returns how to close it.
+   */
+  subscribe(
+    viewer: string,
+    after: number,
+    send: (event: StreamEvent) => void,
+    fail: (err: unknown) => void,
+  ): () => void {
+    const subscriber: Subscriber = { viewer, send, fail, queue: Promise.resolve(), closed: false };
+    let set = this.subscribers.get(viewer);
+    if (!set) this.subscribers.set(viewer, (set = new Set()));
+    set.add(subscriber);
+    if (after > 0) for (const pending of this.replay(subscriber, after)) this.deliver(pending);
+    return () => {
+      subscriber.closed = true;
+      const mine = this.subscribers.get(viewer);
+      mine?.delete(subscriber);
+      if (mine?.size === 0) this.subscribers.delete(viewer);
+    };
+  }
+
+  /** A heartbeat, telling how far this backend's view has got. */
+  heartbeat(): StreamEvent {
+    return event(this.cache.revision, StreamEventKind.STREAM_EVENT_KIND_HEARTBEAT);
+  }
+
+  private replay(subscriber: Subscriber, after: number): Pending[] {
+    const { viewer } = subscriber;
+    const to = [subscriber];
+    const pending: Pending[] = [
+      ...this.posts.feedSince(viewer, after).map((entry) => ({ revision: entry.id, kind: "post" as const, entry, to })),
+      ...this.notifications.since(viewer, after).map((entry) => ({ revision: entry.id, kind: "notification" as const, entry, to })),
+      ...this.posts
+        .deletesSince(after)
+        .filter((deleted) => this.mayHaveSeen(viewer, deleted))
+        .map((deleted) => ({ revision: deleted.revision, kind: "delete" as const, id: deleted.id, to })),
+    ];
+    return pending.sort((a, b) => a.revision - b.revision);
+  }
+
+  private applied(events: readonly WatchEvent[]): void {
+    const notifications = this.notificationsOfBatch;
+    this.notificationsOfBatch = [];
+    if (this.subscribers.size === 0) return;
+    const pending: Pending[] = [];
+    for (const event of events) {
+      const { key } = event.kv;
+      if (event.type === "put" && event.kv.createRevision === event.kv.modRevision) {
+        const entry = this.timelineEntryOf(key, event.kv.createRevision);
+        if (entry) {
+          const to = this.audience(isRepost(entry) ? entry.by : entry.author, (viewer) => this.posts.inFeed(viewer, entry));
+          if (to.length > 0) pending.push({ revision: entry.id, kind: "post", entry, to });
+        }
+      } else if (event.type === "delete" && key.startsWith(this.keys.posts) && event.prevKv) {
+        const deleted = this.posts.deletesSince(event.kv.modRevision - 1).find((d) => d.id === event.prevKv!.createRevision);
+        if (!deleted) continue;
+        const to = [...this.subscribers.values()]
+          .flatMap((set) => [...set])
+          .filter((s) => this.mayHaveSeen(s.viewer, deleted));
+        if (to.length > 0) pending.push({ revision: deleted.revision, kind: "delete", id: deleted.id, to });
+      }
+    }
+    for (const entry of notifications) {
+      const to = [...(this.subscribers.get(entry.to) ?? [])];
+      if (to.length > 0 && this.notifications.visible(entry)) pending.push({ revision: entry.id, kind: "notification", entry, to });
+    }
+    pending.sort((a, b) => a.revision - b.revision);
+    for (const item of pending) this.deliver(item);
+  }
+
+  /** The new post or repost a key's creation made, if it is one. */
+  private timelineEntryOf(key: string, revision: number): TimelineEntry | undefined {
+    if (key.startsWith(this.keys.posts)) return this.posts.post(revision);
+    if (!key.startsWith(this.keys.reposts)) return undefined;
+    const [postId, by] = key.slice(this.keys.reposts.length).split("/");
+    const repost = by ? this.posts.repostOf(by, Number(postId)) : undefined;
+    return repost?.id === revision ? repost : undefined;
+  }
+
+  /** Subscribers following `author` for whom `accepts` holds (the smaller side is walked). */
+  private audience(author: string, accepts: (viewer: string) => boolean): Subscriber[] {
+    const followers = this.graph.followersOf(author);
+    const viewers =
+      followers.length <= this.subscribers.size
+        ? followers.filter((v) => this.subscribers.has(v))
+        : [...this.subscribers.keys()].filter((v) => this.graph.isFollowing(v, author));
+    return viewers.filter(accepts).flatMap((v) => [...(this.subscribers.get(v) ?? [])]);
+  }
+
+  /** Whether a deleted post could have been in `viewer`'s feed or was theirs. */
+  private mayHaveSeen(viewer: string, deleted: DeletedPost): boolean {
+    return (
+      viewer === deleted.author ||
+      this.graph.isFollowing(viewer, deleted.author) ||
+      deleted.repostedBy.some((by) => this.graph.isFollowing(viewer, by))
+    );
+  }
+
+  private deliver(pending: Pending): void {
+    for (const subscriber of pending.to) {
+      subscriber.queue = subscriber.queue
+        .then(async () => {
+          if (subscriber.closed) return;
+          const { revision } = pending;
+          if (pending.kind === "post") {
+            const item = await this.present.item(pending.entry, subscriber.viewer);
+            if (!subscriber.closed) subscriber.send(event(revision, StreamEventKind.STREAM_EVENT_KIND_POST, { item }));
+          } else if (pending.kind === "delete") {
+            subscriber.send(
+              event(revision, StreamEventKind.STREAM_EVENT_KIND_DELETE, { deletedId: String(pending.id) }),
+            );
+          } else {
+            const notification = await this.present.notification(pending.entry, subscriber.viewer);
+            if (!subscriber.closed)
+              subscriber.send(event(revision, StreamEventKind.STREAM_EVENT_KIND_NOTIFICATION, { notification }));
+          }
+        })
+        // A presentation that failed (a text unreadable now) ends the stream rather than skip an
+        // event: the client resumes from the last event it got and is sent this one again.
+        .catch((err: unknown) => {
+          if (subscriber.closed) return;
+          subscriber.closed = true;
+          subscriber.fail(err);
+        });
+    }
+  }
+}
+
+function event(revision: number, kind: StreamEventKind, parts: Partial<StreamEvent> = {}): StreamEvent {
+  return { revision: String(revision), kind, item: undefined, deletedId: "", notification: undefined, ...parts };
+}

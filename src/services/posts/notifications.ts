@@ -1,0 +1,127 @@
+import type { Notification, NotificationPage, NotificationType, StreamEvent } from "../../gen/flock/posts/v1/posts.js";
+import { decodeCursor, encodeCursor } from "../../shared/cursor.js";
+import { invalid, notFound, unauthenticated } from "../../shared/errors.js";
+import { normalizeLimit } from "../../shared/validation.js";
+import type { Keys } from "../../storage/keys.js";
+import type { Freshness } from "../../storage/watch-cache.js";
+import type { Authenticator } from "../auth.js";
+import type { ChangeOutcome, PostsFacts } from "./facts.js";
+import type { LiveEvents } from "./live.js";
+import type { NotificationKind, NotificationsView } from "./notifications-view.js";
+import { TYPE_OF_KIND, type PostPresenter } from "./present.js";
+
+const ID = /^[1-9][0-9]{0,15}$/;
+
+const KIND_OF_TYPE = new Map(
+  (Object.entries(TYPE_OF_KIND) as [NotificationKind, NotificationType][]).map(([kind, type]) => [type, kind]),
+);
+
+/**
+ * A user's notifications and live events. The notifications are derived by every backend's
+ * view (see notifications-view.ts); what the user read, dismissed or cleared is written as
+ * facts of theirs.
+ */
+export class NotificationsService {
+  constructor(
+    private readonly facts: PostsFacts,
+    private readonly view: NotificationsView,
+    private readonly present: PostPresenter,
+    private readonly live: LiveEvents,
+    private readonly freshness: Freshness,
+    private readonly auth: Authenticator,
+    private readonly keys: Keys,
+  ) {}
+
+  async list(
+    token: string,
+    rawLimit: number | undefined,
+    cursor: string | undefined,
+    types: readonly NotificationType[] = [],
+  ): Promise<NotificationPage> {
+    const limit = normalizeLimit(rawLimit);
+    const before = decodeId(cursor);
+    const kinds = types.length > 0 ? new Set(types.map(kindOf)) : undefined;
+    const user = (await this.auth.authenticate(token)).username;
+    const slice = this.view.list(user, before, limit, kinds);
+    const last = slice.entries[slice.entries.length - 1];
+    return {
+      notifications: await this.present.notifications(slice.entries, user),
+      nextCursor: slice.more && last ? encodeCursor(String(last.id)) : "",
+      unread: this.view.unread(user),
+    };
+  }
+
+  async get(token: string, rawId: string): Promise<Notification> {
+    const id = parseId(rawId);
+    const user = (await this.auth.authenticate(token)).username;
+    const entry = this.view.get(user, id);
+    if (!entry) throw notFound(`no notification ${id}`);
+    return (await this.present.notifications([entry], user))[0]!;
+  }
+
+  /** Moves the read mark up to `upTo` (never down); returns how many are still unread. */
+  async markRead(token: string, rawUpTo: string): Promise<number> {
+    const upTo = parseId(rawUpTo);
+    const viewer = await this.auth.authenticate(token);
+    if (upTo > this.view.readMark(viewer.username)) {
+      await this.settle(await this.facts.mark(viewer, this.keys.notificationsRead(viewer.username), String(upTo)));
+    }
+    return this.view.unread(viewer.username);
+  }
+
+  /** Hides one notification (`id`), or all up to `upTo`, or all (both empty). */
+  async dismiss(token: string, rawId: string, rawUpTo: string): Promise<void> {
+    const viewer = await this.auth.authenticate(token);
+    const user = viewer.username;
+    if (rawId !== "") {
+      const id = parseId(rawId);
+      if (!this.view.get(user, id)) throw notFound(`no notification ${id}`);
+      await this.settle(await this.facts.mark(viewer, this.keys.notificationDismissed(user, id), ""));
+      return;
+    }
+    const upTo = rawUpTo === "" ? Number.MAX_SAFE_INTEGER : parseId(rawUpTo);
+    await this.settle(await this.facts.mark(viewer, this.keys.notificationsCleared(user), String(upTo)));
+  }
+
+  /**
+   * Opens the caller's live stream after revision `after` ("" or "0": from now). Resolves
+   * to how to close it; events go to `send` in commit order.
+   */
+  async subscribe(
+    token: string,
+    rawAfter: string,
+    send: (event: StreamEvent) => void,
+    fail: (err: unknown) => void,
+  ): Promise<() => void> {
+    const after = rawAfter === "" || rawAfter === "0" ? 0 : parseId(rawAfter);
+    const user = (await this.auth.authenticate(token)).username;
+    return this.live.subscribe(user, after, send, fail);
+  }
+
+  /** The heartbeat a stream sends when nothing happens. */
+  heartbeat(): StreamEvent {
+    return this.live.heartbeat();
+  }
+
+  private async settle(outcome: ChangeOutcome): Promise<void> {
+    if (outcome.kind === "session-gone") throw unauthenticated("session expired or revoked");
+    if (outcome.kind !== "done") throw notFound("nothing to change");
+    await this.freshness.reached(outcome.revision);
+  }
+}
+
+function kindOf(type: NotificationType): NotificationKind {
+  const kind = KIND_OF_TYPE.get(type);
+  if (!kind) throw invalid("unknown notification type");
+  return kind;
+}
+
+function parseId(raw: string): number {
+  if (!ID.test(raw)) throw invalid("an id is a positive whole number");
+  return Number(raw);
+}
+
+function decodeId(cursor: string | undefined): number | undefined {
+  const position = decodeCursor(cursor, (p) => ID.test(p));
+  return position === undefined ? undefined : Number(position);
+}
