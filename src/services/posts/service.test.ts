@@ -237,7 +237,7 @@ describe("PostsService.getFeed", () => {
     const [alice, bob] = await users("alice", "bob");
     await post(bob!, "hello");
     assert.deepEqual(await posts.getFeed(alice!, undefined, undefined), {
-      posts: [],
+      items: [],
       nextCursor: "",
       viewer: "alice",
     });
