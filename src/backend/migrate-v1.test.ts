@@ -29,7 +29,7 @@ async function writeV1(kv: MemoryKv): Promise<{ token: string; postIds: string[]
     postIds.push(id);
     await kv.txn({
       success: [
-        put(`${v1}post/${id}`, PostRecord.encode({ id, author: "alice", text: `at ${ms}`, createdAtMs: ms, inReplyTo: "", mentions: [], tags: [], editedAtMs: 0 }).finish()),
+        put(`${v1}post/${id}`, PostRecord.encode({ id, author: "alice", text: `at ${ms}`, createdAtMs: ms, inReplyTo: "", inReplyToAuthor: "", mentions: [], tags: [], editedAtMs: 0 }).finish()),
         put(`${v1}feed/bob/${id}`, "alice"),
         put(`${v1}feedby/bob/alice/${id}`, ""),
       ],

@@ -1,5 +1,6 @@
 import { AccountRecord, CredentialRecord, PostRecord, SessionRecord } from "../gen/flock/storage/v1/records.js";
 import { postKeyFor } from "../services/posts/facts.js";
+import { parseMentions, parseTags } from "../services/posts/text.js";
 import { absent, del, get, prefixEnd, put, type KeyValue, type Kv, type Op } from "../storage/kv.js";
 import { Keys } from "../storage/keys.js";
 
@@ -51,10 +52,12 @@ export async function migrateV1(kv: Kv, prefix: string, log?: MigrationLog): Pro
   log?.info({ from: v1, to: keys.root }, "migrating key layout v1 to v2");
   const report: MigrationReport = { accounts: 0, sessions: 0, follows: 0, posts: 0, deletedV1Keys: 0, seconds: 0 };
 
+  const usernames = new Set<string>();
   await eachPage(kv, `${v1}acct/`, async (kvs) => {
     for (const batch of chunks(kvs, BATCH)) {
       const ops = batch.flatMap((kv): Op[] => {
         const record = AccountRecord.decode(kv.value);
+        usernames.add(record.username);
         return [
           put(keys.account(record.username), AccountRecord.encode({ ...record, passwordHash: "" }).finish()),
           put(keys.credentials(record.username), CredentialRecord.encode({ passwordHash: record.passwordHash }).finish()),
@@ -101,7 +104,20 @@ export async function migrateV1(kv: Kv, prefix: string, log?: MigrationLog): Pro
       const key = keys.post(postKeyFor(record.author, `v1:${record.id}`));
       await kv.txn({
         compare: [absent(key)],
-        success: [put(key, PostRecord.encode({ ...record, inReplyTo: "" }).finish()), put(keys.tick("p"))],
+        success: [
+          put(
+            key,
+            PostRecord.encode({
+              ...record,
+              inReplyTo: "",
+              inReplyToAuthor: "",
+              // What v2 decides when a post is written, decided now for the old ones.
+              mentions: parseMentions(record.text).filter((name) => usernames.has(name)),
+              tags: parseTags(record.text),
+            }).finish(),
+          ),
+          put(keys.tick("p")),
+        ],
       });
       report.posts++;
       if (Date.now() - lastReport > 5_000) {

@@ -1,22 +1,10 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import fc from "fast-check";
-import type { Kv } from "../../src/storage/kv.js";
-import { createServices, type Services } from "../../src/services/services.js";
+import type { Services } from "../../src/services/services.js";
+import { backendOn, signUp, type StoreUnderTest } from "../fixtures/store-backends.js";
 
-const FAST = { scrypt: { logN: 4, r: 8, p: 1 } };
-
-async function signUp(s: Services, name: string): Promise<string> {
-  await s.accounts.createAccount(name, "password123");
-  return (await s.accounts.login(name, "password123", "127.0.0.1")).token;
-}
-
-/** A store to run backends on: `open` gives each backend (and each of its services) a client. */
-export interface StoreUnderTest {
-  open(): Kv;
-  prefix: string;
-  cleanup(): Promise<void>;
-}
+export type { StoreUnderTest };
 
 /**
  * The services and their views over one store, run against each store (memory, etcd): what
@@ -28,23 +16,7 @@ export function servicesContract(name: string, make: () => Promise<StoreUnderTes
     let a: Services;
     let b: Services;
 
-    /** A backend's services, each on its own client, started (snapshot loaded, watch running). */
-    async function backend(options: { textBudgetBytes?: number } = {}): Promise<Services> {
-      const mine = [store.open(), store.open(), store.open(), store.open()];
-      const [accounts, graph, posts, reader] = mine as [Kv, Kv, Kv, Kv];
-      const services = createServices(
-        { accounts, graph, posts, reader },
-        { prefix: store.prefix, accounts: FAST, posts: options },
-      );
-      await services.model.cache.start();
-      return {
-        ...services,
-        close: async () => {
-          await services.close();
-          await Promise.all(mine.map((kv) => kv.close()));
-        },
-      };
-    }
+    const backend = (options: { textBudgetBytes?: number } = {}) => backendOn(store, options);
 
     beforeEach(async () => {
       store = await make();
@@ -64,7 +36,11 @@ export function servicesContract(name: string, make: () => Promise<StoreUnderTes
       for (let i = 0; i < 20; i++) {
         const post = await a.posts.createPost(alice, `post ${i}`);
         const feed = await b.posts.getFeed(bob, 1, undefined);
-        assert.equal(feed.items.map((i) => i.post!)[0]?.id, post.id, `post ${i} not in the next read on the other backend`);
+        assert.equal(
+          feed.items.map((i) => i.post!)[0]?.id,
+          post.id,
+          `post ${i} not in the next read on the other backend`,
+        );
       }
     });
 

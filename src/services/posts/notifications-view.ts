@@ -230,7 +230,7 @@ export class NotificationsView implements Projection {
   private aboutPost(post: PostEntry): NotificationEntry[] {
     const out: NotificationEntry[] = [];
     const base = { id: post.id, from: post.author, postId: post.id, createdAtMs: post.createdAtMs };
-    const parentAuthor = post.inReplyTo !== 0 ? this.posts.anyPost(post.inReplyTo)?.author : undefined;
+    const parentAuthor = post.inReplyTo !== 0 ? post.inReplyToAuthor : undefined;
     if (parentAuthor && parentAuthor !== post.author) out.push({ ...base, kind: "reply", to: parentAuthor });
     for (const name of post.mentions) {
       if (name !== post.author && name !== parentAuthor) out.push({ ...base, kind: "mention", to: name });

@@ -83,6 +83,7 @@ export class PostsService {
         text,
         createdAtMs: this.clock.now(),
         inReplyTo: parent ? String(parent.id) : "",
+        inReplyToAuthor: parent?.author ?? "",
         mentions,
         tags: parseTags(text),
         editedAtMs: 0,
@@ -119,7 +120,8 @@ export class PostsService {
       const parent = this.view.anyPost(up);
       const shown = parent && !parent.deleted && !(viewer !== "" && this.graph.eitherBlocks(viewer, parent.author));
       ancestors.unshift(shown ? parent : up);
-      up = parent?.inReplyTo ?? 0;
+      // A deleted (or hidden) ancestor ends the chain: what was above it is not its to show.
+      up = shown ? parent.inReplyTo : 0;
     }
     const replies = this.view.replies(id, after, limit, viewer);
     const livingAncestors = ancestors.filter((a): a is PostEntry => typeof a !== "number");

@@ -15,8 +15,9 @@ export interface PostEntry {
   createdAtMs: number;
   /** Undefined once the view's text budget let it go (read from the store on demand). */
   text: string | undefined;
-  /** The id of the post this one answers (0: none). */
+  /** The id of the post this one answers (0: none), and its author when this was written. */
   inReplyTo: number;
+  inReplyToAuthor: string;
   mentions: readonly string[];
   tags: readonly string[];
   replies: number;
@@ -189,9 +190,8 @@ export class PostsView implements Projection {
     if (post.deleted || !this.visibleTo(reader, post)) return false;
     if (isRepost(entry)) return !this.graph.isMuting(reader, entry.by);
     if (post.inReplyTo !== 0) {
-      const parent = this.find(post.inReplyTo);
-      const parentAuthor = parent?.author;
-      if (parentAuthor !== reader && !(parentAuthor && this.graph.isFollowing(reader, parentAuthor))) return false;
+      const parentAuthor = post.inReplyToAuthor;
+      if (parentAuthor !== reader && !this.graph.isFollowing(reader, parentAuthor)) return false;
     }
     return true;
   }
@@ -314,6 +314,7 @@ export class PostsView implements Projection {
       createdAtMs: record.createdAtMs,
       text: record.text,
       inReplyTo: record.inReplyTo === "" ? 0 : Number(record.inReplyTo),
+      inReplyToAuthor: record.inReplyToAuthor,
       mentions: record.mentions,
       tags: record.tags,
       replies: 0,
@@ -419,11 +420,15 @@ export class PostsView implements Projection {
     const post = this.find(parsed.postId);
     if (!post) return;
     if (parsed.kind === "like") {
-      if (this.likesOf.get(post.id)?.delete(parsed.user)) post.likes = Math.max(0, post.likes - 1);
+      const likes = this.likesOf.get(post.id);
+      if (likes?.delete(parsed.user)) post.likes = Math.max(0, post.likes - 1);
+      if (likes?.size === 0) this.likesOf.delete(post.id);
     } else {
-      const repost = this.repostsOf.get(post.id)?.get(parsed.user);
-      if (!repost) return;
-      this.repostsOf.get(post.id)!.delete(parsed.user);
+      const reposts = this.repostsOf.get(post.id);
+      const repost = reposts?.get(parsed.user);
+      if (!reposts || !repost) return;
+      reposts.delete(parsed.user);
+      if (reposts.size === 0) this.repostsOf.delete(post.id);
       post.reposts = Math.max(0, post.reposts - 1);
       removeSorted(this.timelines, parsed.user, repost);
     }
