@@ -23,7 +23,12 @@ const backend = await startBackend({
   services: config.backendServices,
   stores: storesFor(config, metrics.etcdObserver),
   prefix: config.etcdPrefix,
-  accounts: { sessionTtlSeconds: config.sessionTtlSeconds, scrypt: { logN: config.scryptLogN, r: 8, p: 1 } },
+  accounts: {
+    sessionTtlSeconds: config.sessionTtlSeconds,
+    scrypt: { logN: config.scryptLogN, r: 8, p: 1 },
+    maxSessionsPerAccount: config.maxSessionsPerAccount,
+  },
+  posts: { textBudgetBytes: config.viewTextBudgetBytes },
   log,
   serverCredentials: grpcServerCredentials(config.grpcTls),
   metrics,

@@ -26,6 +26,10 @@ export interface FlockConfig {
   cookieSecure: boolean;
   sessionTtlSeconds: number;
   scryptLogN: number;
+  /** Bytes of post text a backend's read model keeps in memory; older texts are read from etcd. */
+  viewTextBudgetBytes: number;
+  /** Live sessions per account; a login beyond it ends the oldest. */
+  maxSessionsPerAccount: number;
   dataDir: string;
   logLevel: string;
   /** The front door's listen host (its port is frontPort). */
@@ -87,6 +91,8 @@ export function loadConfig(env: Env = process.env): FlockConfig {
     cookieSecure: text(env, "COOKIE_SECURE", "false") === "true",
     sessionTtlSeconds: int(env, "SESSION_TTL_SECONDS", 7 * 24 * 3600),
     scryptLogN: int(env, "SCRYPT_LOG_N", 15),
+    viewTextBudgetBytes: int(env, "VIEW_TEXT_BUDGET_MB", 256) * 1024 * 1024,
+    maxSessionsPerAccount: int(env, "MAX_SESSIONS_PER_ACCOUNT", 50),
     dataDir: text(env, "FLOCK_DATA_DIR", "data"),
     logLevel: text(env, "LOG_LEVEL", "info"),
     ...opsConfig(env),
