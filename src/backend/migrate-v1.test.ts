@@ -15,11 +15,28 @@ async function writeV1(kv: MemoryKv): Promise<{ token: string; postIds: string[]
   const v1 = "flock/v1/";
   for (const name of ["alice", "bob"]) {
     const passwordHash = await hashPassword("password123", SCRYPT);
-    await kv.txn({ success: [put(`${v1}acct/${name}`, AccountRecord.encode({ username: name, passwordHash, createdAtMs: 1, displayName: "", bio: "" }).finish())] });
+    await kv.txn({
+      success: [
+        put(
+          `${v1}acct/${name}`,
+          AccountRecord.encode({
+            username: name,
+            passwordHash,
+            createdAtMs: 1,
+            displayName: "",
+            bio: "",
+          }).finish(),
+        ),
+      ],
+    });
   }
   const token = newSessionToken();
   const lease = await kv.grantLease(3600);
-  const session = SessionRecord.encode({ username: "bob", createdAtMs: Date.now(), expiresAtMs: Date.now() + 3_600_000 });
+  const session = SessionRecord.encode({
+    username: "bob",
+    createdAtMs: Date.now(),
+    expiresAtMs: Date.now() + 3_600_000,
+  });
   await kv.txn({ success: [put(`${v1}sess/${hashToken(token)}`, session.finish(), lease)] });
   await kv.txn({ success: [put(`${v1}following/bob/alice`, "1"), put(`${v1}followers/alice/bob`, "1")] });
   const postIds: string[] = [];
@@ -29,7 +46,20 @@ async function writeV1(kv: MemoryKv): Promise<{ token: string; postIds: string[]
     postIds.push(id);
     await kv.txn({
       success: [
-        put(`${v1}post/${id}`, PostRecord.encode({ id, author: "alice", text: `at ${ms}`, createdAtMs: ms, inReplyTo: "", inReplyToAuthor: "", mentions: [], tags: [], editedAtMs: 0 }).finish()),
+        put(
+          `${v1}post/${id}`,
+          PostRecord.encode({
+            id,
+            author: "alice",
+            text: `at ${ms}`,
+            createdAtMs: ms,
+            inReplyTo: "",
+            inReplyToAuthor: "",
+            mentions: [],
+            tags: [],
+            editedAtMs: 0,
+          }).finish(),
+        ),
         put(`${v1}feed/bob/${id}`, "alice"),
         put(`${v1}feedby/bob/alice/${id}`, ""),
       ],

@@ -1,4 +1,9 @@
-import { AccountRecord, CredentialRecord, PostRecord, SessionRecord } from "../gen/flock/storage/v1/records.js";
+import {
+  AccountRecord,
+  CredentialRecord,
+  PostRecord,
+  SessionRecord,
+} from "../gen/flock/storage/v1/records.js";
 import { postKeyFor } from "../services/posts/facts.js";
 import { parseMentions, parseTags } from "../services/posts/text.js";
 import { absent, del, get, prefixEnd, put, type KeyValue, type Kv, type Op } from "../storage/kv.js";
@@ -36,11 +41,16 @@ const PAGE = 500;
 /** Accounts (2 keys each) and follows per txn, well under etcd's 128 operations. */
 const BATCH = 50;
 
-export async function migrateV1(kv: Kv, prefix: string, log?: MigrationLog): Promise<MigrationReport | undefined> {
+export async function migrateV1(
+  kv: Kv,
+  prefix: string,
+  log?: MigrationLog,
+): Promise<MigrationReport | undefined> {
   const keys = new Keys(prefix);
   const v1 = `${prefix}v1/`;
   const marker = `${keys.root}_m/from-v1`;
-  const hasV1 = async () => (await kv.range({ key: v1, end: prefixEnd(v1), limit: 1, keysOnly: true })).kvs.length > 0;
+  const hasV1 = async () =>
+    (await kv.range({ key: v1, end: prefixEnd(v1), limit: 1, keysOnly: true })).kvs.length > 0;
   if (!(await hasV1())) return undefined;
   if ((await kv.range({ key: marker })).kvs.length > 0) {
     // Copied before, but the clean-up was cut short.
@@ -50,7 +60,14 @@ export async function migrateV1(kv: Kv, prefix: string, log?: MigrationLog): Pro
 
   const started = Date.now();
   log?.info({ from: v1, to: keys.root }, "migrating key layout v1 to v2");
-  const report: MigrationReport = { accounts: 0, sessions: 0, follows: 0, posts: 0, deletedV1Keys: 0, seconds: 0 };
+  const report: MigrationReport = {
+    accounts: 0,
+    sessions: 0,
+    follows: 0,
+    posts: 0,
+    deletedV1Keys: 0,
+    seconds: 0,
+  };
 
   const usernames = new Set<string>();
   await eachPage(kv, `${v1}acct/`, async (kvs) => {
@@ -60,7 +77,10 @@ export async function migrateV1(kv: Kv, prefix: string, log?: MigrationLog): Pro
         usernames.add(record.username);
         return [
           put(keys.account(record.username), AccountRecord.encode({ ...record, passwordHash: "" }).finish()),
-          put(keys.credentials(record.username), CredentialRecord.encode({ passwordHash: record.passwordHash }).finish()),
+          put(
+            keys.credentials(record.username),
+            CredentialRecord.encode({ passwordHash: record.passwordHash }).finish(),
+          ),
         ];
       });
       await putAbsent(kv, ops, keys.tick("a"));

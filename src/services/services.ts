@@ -115,12 +115,30 @@ export function createServices(stores: ServiceStores, options: ServicesOptions):
     new LeaseBuckets(stores.posts, IDEMPOTENCY_TTL_SECONDS, SESSION_BUCKET_SECONDS, now),
   );
   const present = new PostPresenter(postsView, accountsView, postsFacts);
-  const posts = new PostsService(postsFacts, postsView, graphView, accountsView, present, cache, accounts, keys, clock);
+  const posts = new PostsService(
+    postsFacts,
+    postsView,
+    graphView,
+    accountsView,
+    present,
+    cache,
+    accounts,
+    keys,
+    clock,
+  );
   const live = new LiveEvents(cache, keys, postsView, graphView, notificationsView, {
     item: async (entry, viewer) => (await present.items([entry], viewer))[0]!,
     notification: async (entry, viewer) => (await present.notifications([entry], viewer))[0]!,
   });
-  const notifications = new NotificationsService(postsFacts, notificationsView, present, live, cache, accounts, keys);
+  const notifications = new NotificationsService(
+    postsFacts,
+    notificationsView,
+    present,
+    live,
+    cache,
+    accounts,
+    keys,
+  );
   return {
     accounts,
     graph,

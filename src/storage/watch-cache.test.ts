@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { put, text, type KeyValue, type Kv, type RangeRequest, type WatchEvent, type WatchHandler } from "./kv.js";
+import {
+  put,
+  text,
+  type KeyValue,
+  type Kv,
+  type RangeRequest,
+  type WatchEvent,
+  type WatchHandler,
+} from "./kv.js";
 import { MemoryKv } from "./memory/kv.js";
 import { WatchCache, type Projection } from "./watch-cache.js";
 

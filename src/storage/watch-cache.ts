@@ -266,7 +266,8 @@ export class WatchCache implements Freshness {
     this.watch = this.kv.watch(key, end, fromRevision, {
       onEvents: (events, revision) => {
         if (generation !== this.generation || this.closed) return;
-        for (const event of events) for (const projection of this.route(event.kv.key)) projection.apply(event);
+        for (const event of events)
+          for (const projection of this.route(event.kv.key)) projection.apply(event);
         this.applied = revision;
         this.wakeWaiters();
         for (const listener of this.listeners) listener(events, revision);

@@ -82,7 +82,12 @@ describe("reads on one backend reflect writes acknowledged on another", { timeou
         while (writing) {
           const startedAt = now();
           const page = await b.posts.getFeed(token, 100, undefined);
-          reads.push({ reader: name, startedAt, endedAt: now(), ids: new Set(page.items.map((i) => i.post!).map((p) => p.id)) });
+          reads.push({
+            reader: name,
+            startedAt,
+            endedAt: now(),
+            ids: new Set(page.items.map((i) => i.post!).map((p) => p.id)),
+          });
         }
       };
       const flip = async () => {
@@ -95,7 +100,12 @@ describe("reads on one backend reflect writes acknowledged on another", { timeou
           changes.push({ following, sentAt, ackedAt: now() });
           const startedAt = now();
           const page = await b.posts.getFeed(flipper, 100, undefined);
-          reads.push({ reader: "flipper", startedAt, endedAt: now(), ids: new Set(page.items.map((i) => i.post!).map((p) => p.id)) });
+          reads.push({
+            reader: "flipper",
+            startedAt,
+            endedAt: now(),
+            ids: new Set(page.items.map((i) => i.post!).map((p) => p.id)),
+          });
         }
       };
       await Promise.all([writer(), flip(), ...readers.map((token, i) => reader(token, `reader${i}`))]);

@@ -18,7 +18,9 @@ export function accountsGrpcHandlers(service: AccountsService, log: Logger): Acc
     authenticate: unary(log, "Authenticate", async (_req, call) => ({
       username: (await service.authenticate(bearerToken(call.metadata))).username,
     })),
-    getAccount: unary(log, "GetAccount", async (req) => accountMessage(await service.getAccount(req.username))),
+    getAccount: unary(log, "GetAccount", async (req) =>
+      accountMessage(await service.getAccount(req.username)),
+    ),
     searchAccounts: unary(log, "SearchAccounts", async (req) => ({
       usernames: await service.search(req.prefix, req.limit),
     })),

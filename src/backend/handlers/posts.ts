@@ -8,7 +8,13 @@ import { unary } from "./unary.js";
 export function postsGrpcHandlers(service: PostsService, log: Logger): PostsServiceServer {
   return {
     createPost: unary(log, "CreatePost", async (req, call) =>
-      service.createPost(bearerToken(call.metadata), req.text, req.idempotencyKey, req.requestId, req.inReplyTo),
+      service.createPost(
+        bearerToken(call.metadata),
+        req.text,
+        req.idempotencyKey,
+        req.requestId,
+        req.inReplyTo,
+      ),
     ),
     getPost: unary(log, "GetPost", async (req, call) => service.getPost(bearerToken(call.metadata), req.id)),
     getThread: unary(log, "GetThread", async (req, call) =>
@@ -17,7 +23,9 @@ export function postsGrpcHandlers(service: PostsService, log: Logger): PostsServ
     deletePost: unary(log, "DeletePost", async (req, call) => ({
       post: await service.deletePost(bearerToken(call.metadata), req.id),
     })),
-    like: unary(log, "Like", async (req, call) => ({ post: await service.like(bearerToken(call.metadata), req.id) })),
+    like: unary(log, "Like", async (req, call) => ({
+      post: await service.like(bearerToken(call.metadata), req.id),
+    })),
     unlike: unary(log, "Unlike", async (req, call) => ({
       post: await service.unlike(bearerToken(call.metadata), req.id),
     })),

@@ -4,7 +4,7 @@ import { absent, del, get, LeaseNotFoundError, put, text, unchangedSince } from 
 import type { Keys } from "../../storage/keys.js";
 import type { LeaseBuckets } from "../../storage/lease-buckets.js";
 import type { FactWriter } from "../../storage/writer.js";
-import { sessionStillValid, type Viewer } from "../auth.js";
+import { sessionStillValid, type Viewer } from "../shared/auth.js";
 
 /** Conflicting increments of one login-failure counter retried before giving up. */
 const MAX_COUNTER_ROUNDS = 50;
@@ -45,7 +45,11 @@ export class AccountsFacts {
   }
 
   /** Rewrites the public part of the viewer's account while their session and the account exist. */
-  async updateAccount(viewer: Viewer, account: AccountRecord, accountRevision: number): Promise<number | undefined> {
+  async updateAccount(
+    viewer: Viewer,
+    account: AccountRecord,
+    accountRevision: number,
+  ): Promise<number | undefined> {
     const key = this.keys.account(account.username);
     const answer = await this.writer.txn({
       compare: [sessionStillValid(viewer), { key, target: "createRevision", equals: accountRevision }],

@@ -10,7 +10,7 @@ import {
 } from "../../shared/validation.js";
 import type { Keys } from "../../storage/keys.js";
 import type { Freshness } from "../../storage/watch-cache.js";
-import type { Authenticator, Viewer } from "../auth.js";
+import type { Authenticator, Viewer } from "../shared/auth.js";
 import type { AccountsFacts } from "./facts.js";
 import { DEFAULT_SCRYPT_PARAMS, hashPassword, verifyPassword, type ScryptParams } from "./password.js";
 import { hashToken, isWellFormedToken, newSessionToken } from "./tokens.js";

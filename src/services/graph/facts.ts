@@ -1,7 +1,7 @@
 import { absent, del, get, put, type KeyValue } from "../../storage/kv.js";
 import type { Keys } from "../../storage/keys.js";
 import type { FactWriter } from "../../storage/writer.js";
-import { sessionStillValid, type Viewer } from "../auth.js";
+import { sessionStillValid, type Viewer } from "../shared/auth.js";
 
 export type GraphOutcome =
   | { kind: "done"; revision: number }
@@ -21,7 +21,12 @@ export class GraphFacts {
   ) {}
 
   /** `nowMs` is stored as the follow's time (what a notification shows). */
-  async follow(viewer: Viewer, followee: string, followeeRevision: number, nowMs: number): Promise<GraphOutcome> {
+  async follow(
+    viewer: Viewer,
+    followee: string,
+    followeeRevision: number,
+    nowMs: number,
+  ): Promise<GraphOutcome> {
     const me = viewer.username;
     const followKey = this.keys.follow(me, followee);
     const accountKey = this.keys.account(followee);
@@ -83,14 +88,18 @@ export class GraphFacts {
     const answer = await this.writer.txn({
       compare: [
         sessionStillValid(viewer),
-        ...(account ? [{ key: account.key, target: "createRevision" as const, equals: account.revision }] : []),
+        ...(account
+          ? [{ key: account.key, target: "createRevision" as const, equals: account.revision }]
+          : []),
       ],
       success: ops,
       failure: [get(viewer.sessionKey)],
     });
     if (answer.succeeded) return { kind: "done", revision: answer.revision };
     const session = answer.results[0]?.kvs[0];
-    return sameCreation(session, viewer.sessionRevision) ? { kind: "no-such-user" } : { kind: "session-gone" };
+    return sameCreation(session, viewer.sessionRevision)
+      ? { kind: "no-such-user" }
+      : { kind: "session-gone" };
   }
 }
 

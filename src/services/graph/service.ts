@@ -9,7 +9,7 @@ import {
 import { systemClock, type Clock } from "../../shared/clock.js";
 import type { Freshness } from "../../storage/watch-cache.js";
 import type { AccountsView } from "../accounts/view.js";
-import type { Authenticator } from "../auth.js";
+import type { Authenticator } from "../shared/auth.js";
 import type { GraphFacts, GraphOutcome } from "./facts.js";
 import type { GraphView } from "./view.js";
 
@@ -85,7 +85,8 @@ export class GraphService {
 
   /** The caller's relationship to each named user that exists (others are left out). */
   async relationships(token: string, rawNames: readonly unknown[]): Promise<Relationship[]> {
-    if (rawNames.length > MAX_RELATIONSHIPS) throw invalid(`ask about at most ${MAX_RELATIONSHIPS} users at once`);
+    if (rawNames.length > MAX_RELATIONSHIPS)
+      throw invalid(`ask about at most ${MAX_RELATIONSHIPS} users at once`);
     const names = rawNames.map((raw) => normalizeUsername(raw));
     const me = (await this.auth.authenticate(token)).username;
     return names

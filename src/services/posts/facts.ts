@@ -1,10 +1,20 @@
 import { createHash, randomBytes } from "node:crypto";
 import { PostRecord } from "../../gen/flock/storage/v1/records.js";
-import { absent, del, get, prefixEnd, put, text, type Compare, type Op, type TxnResult } from "../../storage/kv.js";
+import {
+  absent,
+  del,
+  get,
+  prefixEnd,
+  put,
+  text,
+  type Compare,
+  type Op,
+  type TxnResult,
+} from "../../storage/kv.js";
 import type { Keys } from "../../storage/keys.js";
 import type { LeaseBuckets } from "../../storage/lease-buckets.js";
 import type { FactWriter } from "../../storage/writer.js";
-import { sessionStillValid, type Viewer } from "../auth.js";
+import { sessionStillValid, type Viewer } from "../shared/auth.js";
 
 /** etcd runs at most 128 operations in one txn. */
 const MAX_TXN_OPS = 128;
@@ -26,10 +36,7 @@ export interface ParentCheck {
 }
 
 export type ChangeOutcome =
-  | { kind: "done"; revision: number }
-  | { kind: "session-gone" }
-  | { kind: "gone" }
-  | { kind: "blocked" };
+  { kind: "done"; revision: number } | { kind: "session-gone" } | { kind: "gone" } | { kind: "blocked" };
 
 /**
  * The posts service's facts: a post is one txn of one key (two when the client sent an
@@ -123,7 +130,8 @@ export class PostsFacts {
     });
     if (answer.succeeded) return { kind: "done" as const, revision: answer.revision };
     const [session, postNow, block, existing] = answer.results.map((r) => r?.kvs[0]);
-    if (!session || session.createRevision !== viewer.sessionRevision) return { kind: "session-gone" as const };
+    if (!session || session.createRevision !== viewer.sessionRevision)
+      return { kind: "session-gone" as const };
     if (postNow?.createRevision !== post.id) return { kind: "gone" as const };
     if (block) return { kind: "blocked" as const };
     return { kind: "done" as const, revision: existing!.modRevision };
@@ -152,7 +160,9 @@ export class PostsFacts {
   private settled(viewer: Viewer, answer: TxnResult): ChangeOutcome {
     if (answer.succeeded) return { kind: "done", revision: answer.revision };
     const session = answer.results[0]?.kvs[0];
-    return !session || session.createRevision !== viewer.sessionRevision ? { kind: "session-gone" } : { kind: "gone" };
+    return !session || session.createRevision !== viewer.sessionRevision
+      ? { kind: "session-gone" }
+      : { kind: "gone" };
   }
 
   /** The texts stored under these post keys (for posts whose text the view let go). */

@@ -92,8 +92,12 @@ export class LiveEvents {
     const { viewer } = subscriber;
     const to = [subscriber];
     const pending: Pending[] = [
-      ...this.posts.feedSince(viewer, after).map((entry) => ({ revision: entry.id, kind: "post" as const, entry, to })),
-      ...this.notifications.since(viewer, after).map((entry) => ({ revision: entry.id, kind: "notification" as const, entry, to })),
+      ...this.posts
+        .feedSince(viewer, after)
+        .map((entry) => ({ revision: entry.id, kind: "post" as const, entry, to })),
+      ...this.notifications
+        .since(viewer, after)
+        .map((entry) => ({ revision: entry.id, kind: "notification" as const, entry, to })),
       ...this.posts
         .deletesSince(after)
         .filter((deleted) => this.mayHaveSeen(viewer, deleted))
@@ -112,11 +116,15 @@ export class LiveEvents {
       if (event.type === "put" && event.kv.createRevision === event.kv.modRevision) {
         const entry = this.timelineEntryOf(key, event.kv.createRevision);
         if (entry) {
-          const to = this.audience(isRepost(entry) ? entry.by : entry.author, (viewer) => this.posts.inFeed(viewer, entry));
+          const to = this.audience(isRepost(entry) ? entry.by : entry.author, (viewer) =>
+            this.posts.inFeed(viewer, entry),
+          );
           if (to.length > 0) pending.push({ revision: entry.id, kind: "post", entry, to });
         }
       } else if (event.type === "delete" && key.startsWith(this.keys.posts) && event.prevKv) {
-        const deleted = this.posts.deletesSince(event.kv.modRevision - 1).find((d) => d.id === event.prevKv!.createRevision);
+        const deleted = this.posts
+          .deletesSince(event.kv.modRevision - 1)
+          .find((d) => d.id === event.prevKv!.createRevision);
         if (!deleted) continue;
         const to = [...this.subscribers.values()]
           .flatMap((set) => [...set])
@@ -126,7 +134,8 @@ export class LiveEvents {
     }
     for (const entry of notifications) {
       const to = [...(this.subscribers.get(entry.to) ?? [])];
-      if (to.length > 0 && this.notifications.visible(entry)) pending.push({ revision: entry.id, kind: "notification", entry, to });
+      if (to.length > 0 && this.notifications.visible(entry))
+        pending.push({ revision: entry.id, kind: "notification", entry, to });
     }
     pending.sort((a, b) => a.revision - b.revision);
     for (const item of pending) this.deliver(item);
@@ -168,7 +177,8 @@ export class LiveEvents {
           const { revision } = pending;
           if (pending.kind === "post") {
             const item = await this.present.item(pending.entry, subscriber.viewer);
-            if (!subscriber.closed) subscriber.send(event(revision, StreamEventKind.STREAM_EVENT_KIND_POST, { item }));
+            if (!subscriber.closed)
+              subscriber.send(event(revision, StreamEventKind.STREAM_EVENT_KIND_POST, { item }));
           } else if (pending.kind === "delete") {
             subscriber.send(
               event(revision, StreamEventKind.STREAM_EVENT_KIND_DELETE, { deletedId: String(pending.id) }),
@@ -176,7 +186,9 @@ export class LiveEvents {
           } else {
             const notification = await this.present.notification(pending.entry, subscriber.viewer);
             if (!subscriber.closed)
-              subscriber.send(event(revision, StreamEventKind.STREAM_EVENT_KIND_NOTIFICATION, { notification }));
+              subscriber.send(
+                event(revision, StreamEventKind.STREAM_EVENT_KIND_NOTIFICATION, { notification }),
+              );
           }
         })
         // A presentation that failed (a text unreadable now) ends the stream rather than skip an
@@ -191,5 +203,12 @@ export class LiveEvents {
 }
 
 function event(revision: number, kind: StreamEventKind, parts: Partial<StreamEvent> = {}): StreamEvent {
-  return { revision: String(revision), kind, item: undefined, deletedId: "", notification: undefined, ...parts };
+  return {
+    revision: String(revision),
+    kind,
+    item: undefined,
+    deletedId: "",
+    notification: undefined,
+    ...parts,
+  };
 }

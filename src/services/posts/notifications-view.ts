@@ -87,7 +87,12 @@ export class NotificationsView implements Projection {
   }
 
   /** `user`'s visible notifications, newest first, with ids below `before`. */
-  list(user: string, before: number | undefined, limit: number, kinds?: ReadonlySet<NotificationKind>): NotificationSlice {
+  list(
+    user: string,
+    before: number | undefined,
+    limit: number,
+    kinds?: ReadonlySet<NotificationKind>,
+  ): NotificationSlice {
     const all = this.byUser.get(user) ?? [];
     const entries: NotificationEntry[] = [];
     let i = (before === undefined ? all.length : lowerBound(all, before)) - 1;
@@ -138,7 +143,10 @@ export class NotificationsView implements Projection {
   digest(): unknown {
     const users = [...this.byUser.keys()].sort();
     return {
-      notifications: users.map((u) => [u, this.byUser.get(u)!.map((n) => `${n.id}:${n.kind}:${n.from}:${n.postId}`)]),
+      notifications: users.map((u) => [
+        u,
+        this.byUser.get(u)!.map((n) => `${n.id}:${n.kind}:${n.from}:${n.postId}`),
+      ]),
       read: [...this.readMarks].sort(),
       cleared: [...this.clearMarks].sort(),
       dismissed: [...this.dismissed].map(([u, ids]) => [u, [...ids].sort((a, b) => a - b)]).sort(),

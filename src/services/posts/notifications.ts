@@ -1,10 +1,15 @@
-import type { Notification, NotificationPage, NotificationType, StreamEvent } from "../../gen/flock/posts/v1/posts.js";
+import type {
+  Notification,
+  NotificationPage,
+  NotificationType,
+  StreamEvent,
+} from "../../gen/flock/posts/v1/posts.js";
 import { decodeCursor, encodeCursor } from "../../shared/cursor.js";
 import { invalid, notFound, unauthenticated } from "../../shared/errors.js";
 import { normalizeLimit } from "../../shared/validation.js";
 import type { Keys } from "../../storage/keys.js";
 import type { Freshness } from "../../storage/watch-cache.js";
-import type { Authenticator } from "../auth.js";
+import type { Authenticator } from "../shared/auth.js";
 import type { ChangeOutcome, PostsFacts } from "./facts.js";
 import type { LiveEvents } from "./live.js";
 import type { NotificationKind, NotificationsView } from "./notifications-view.js";
@@ -13,7 +18,10 @@ import { TYPE_OF_KIND, type PostPresenter } from "./present.js";
 const ID = /^[1-9][0-9]{0,15}$/;
 
 const KIND_OF_TYPE = new Map(
-  (Object.entries(TYPE_OF_KIND) as [NotificationKind, NotificationType][]).map(([kind, type]) => [type, kind]),
+  (Object.entries(TYPE_OF_KIND) as [NotificationKind, NotificationType][]).map(([kind, type]) => [
+    type,
+    kind,
+  ]),
 );
 
 /**
@@ -64,7 +72,9 @@ export class NotificationsService {
     const upTo = parseId(rawUpTo);
     const viewer = await this.auth.authenticate(token);
     if (upTo > this.view.readMark(viewer.username)) {
-      await this.settle(await this.facts.mark(viewer, this.keys.notificationsRead(viewer.username), String(upTo)));
+      await this.settle(
+        await this.facts.mark(viewer, this.keys.notificationsRead(viewer.username), String(upTo)),
+      );
     }
     return this.view.unread(viewer.username);
   }

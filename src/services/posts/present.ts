@@ -36,7 +36,12 @@ export class PostPresenter {
   async notifications(entries: readonly NotificationEntry[], viewer: string): Promise<Notification[]> {
     const about = entries.map((e) => (e.postId !== 0 ? this.view.post(e.postId) : undefined));
     const presented = new Map(
-      (await this.posts(about.filter((p): p is PostEntry => p !== undefined), viewer)).map((p) => [p.id, p]),
+      (
+        await this.posts(
+          about.filter((p): p is PostEntry => p !== undefined),
+          viewer,
+        )
+      ).map((p) => [p.id, p]),
     );
     return entries.map((entry, i) => ({
       id: String(entry.id),

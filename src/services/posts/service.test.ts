@@ -90,7 +90,10 @@ describe("PostsService.createPost", () => {
     const stored = await storedKeys(kv, KEYS.posts);
     assert.equal(stored.length, 1);
     assert.equal(String(stored[0]!.createRevision), created.id);
-    assert.deepEqual((await posts.listUserPosts("", "alice", 10, undefined)).items.map((i) => i.post!), [created]);
+    assert.deepEqual(
+      (await posts.listUserPosts("", "alice", 10, undefined)).items.map((i) => i.post!),
+      [created],
+    );
   });
 
   it("keeps newlines and 280 astral characters", async (t) => {
@@ -227,7 +230,10 @@ describe("PostsService.getFeed", () => {
       await post(alice!, `alice ${i}`);
     }
     const page = await posts.getFeed(alice!, 50, undefined);
-    assert.deepEqual(page.items.map((i) => i.post!), [...expected].reverse());
+    assert.deepEqual(
+      page.items.map((i) => i.post!),
+      [...expected].reverse(),
+    );
     assert.equal(page.nextCursor, "");
     assert.equal(page.viewer, "alice");
   });
@@ -306,7 +312,10 @@ describe("PostsService.getFeed", () => {
       "the clock did not go backwards",
     );
     const bobs = await posts.listUserPosts("", "bob", 100, undefined);
-    assert.deepEqual(ids(bobs.items.map((i) => i.post!)), ids(made.filter((p) => p.author === "bob").reverse()));
+    assert.deepEqual(
+      ids(bobs.items.map((i) => i.post!)),
+      ids(made.filter((p) => p.author === "bob").reverse()),
+    );
   });
 
   it("paginates with limit 2 without overlap or gap while new posts arrive between reads", async (t) => {
@@ -414,7 +423,11 @@ describe("PostsService.getFeed", () => {
     const made = await post(author, "to all 250");
     for (const [i, reader] of readers.entries()) {
       const on = i % 2 ? other.posts : posts;
-      assert.deepEqual(ids((await on.getFeed(reader, 1, undefined)).items.map((i) => i.post!)), [made.id], `reader ${i}`);
+      assert.deepEqual(
+        ids((await on.getFeed(reader, 1, undefined)).items.map((i) => i.post!)),
+        [made.id],
+        `reader ${i}`,
+      );
     }
   });
 
@@ -483,7 +496,10 @@ describe("PostsService.listUserPosts", () => {
     const [alice, bob] = await users("alice", "bob");
     const mine = await post(alice!, "mine");
     await post(bob!, "not mine");
-    assert.deepEqual(ids((await posts.listUserPosts("", "alice", undefined, undefined)).items.map((i) => i.post!)), [mine.id]);
+    assert.deepEqual(
+      ids((await posts.listUserPosts("", "alice", undefined, undefined)).items.map((i) => i.post!)),
+      [mine.id],
+    );
     assert.equal(await posts.countUserPosts("alice"), 1);
   });
 
@@ -493,7 +509,10 @@ describe("PostsService.listUserPosts", () => {
     const [alice] = await users("alice");
     for (let i = 1; i <= 5; i++) {
       const made = await other.posts.createPost(alice!, `post ${i}`);
-      assert.equal((await posts.listUserPosts("", "alice", 1, undefined)).items.map((i) => i.post!)[0]?.id, made.id);
+      assert.equal(
+        (await posts.listUserPosts("", "alice", 1, undefined)).items.map((i) => i.post!)[0]?.id,
+        made.id,
+      );
       assert.equal(await posts.countUserPosts("alice"), i);
     }
   });

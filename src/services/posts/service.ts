@@ -1,18 +1,12 @@
 import type { FeedItem, Post, Thread } from "../../gen/flock/posts/v1/posts.js";
 import { systemClock, type Clock } from "../../shared/clock.js";
 import { decodeCursor, encodeCursor } from "../../shared/cursor.js";
-import {
-  alreadyExists,
-  invalid,
-  notFound,
-  permissionDenied,
-  unauthenticated,
-} from "../../shared/errors.js";
+import { alreadyExists, invalid, notFound, permissionDenied, unauthenticated } from "../../shared/errors.js";
 import { normalizeLimit, normalizePostText, normalizeUsername } from "../../shared/validation.js";
 import type { Keys } from "../../storage/keys.js";
 import type { Freshness } from "../../storage/watch-cache.js";
 import type { AccountsView } from "../accounts/view.js";
-import type { Authenticator, Viewer } from "../auth.js";
+import type { Authenticator, Viewer } from "../shared/auth.js";
 import type { GraphView } from "../graph/view.js";
 import type { ChangeOutcome, PostsFacts } from "./facts.js";
 import type { PostPresenter } from "./present.js";
@@ -109,16 +103,22 @@ export class PostsService {
     return (await this.present.posts([post], viewer))[0]!;
   }
 
-  async getThread(token: string, rawId: string, rawLimit: number | undefined, cursor: string | undefined): Promise<Thread> {
+  async getThread(
+    token: string,
+    rawId: string,
+    rawLimit: number | undefined,
+    cursor: string | undefined,
+  ): Promise<Thread> {
     const id = parsePostId(rawId);
     const limit = normalizeLimit(rawLimit);
     const after = decodePostCursor(cursor);
     const viewer = await this.readerOf(token);
     const post = this.visiblePost(id, viewer);
     const ancestors: (PostEntry | number)[] = [];
-    for (let up = post.inReplyTo; up !== 0 && ancestors.length < MAX_ANCESTORS; ) {
+    for (let up = post.inReplyTo; up !== 0 && ancestors.length < MAX_ANCESTORS;) {
       const parent = this.view.anyPost(up);
-      const shown = parent && !parent.deleted && !(viewer !== "" && this.graph.eitherBlocks(viewer, parent.author));
+      const shown =
+        parent && !parent.deleted && !(viewer !== "" && this.graph.eitherBlocks(viewer, parent.author));
       ancestors.unshift(shown ? parent : up);
       // A deleted (or hidden) ancestor ends the chain: what was above it is not its to show.
       up = shown ? parent.inReplyTo : 0;
@@ -132,7 +132,9 @@ export class PostsService {
     ]);
     const byId = new Map(presentedAncestors.map((p) => [p.id, p]));
     return {
-      ancestors: ancestors.map((a) => (typeof a === "number" ? this.present.placeholder(a) : byId.get(String(a.id))!)),
+      ancestors: ancestors.map((a) =>
+        typeof a === "number" ? this.present.placeholder(a) : byId.get(String(a.id))!,
+      ),
       post: presentedPost!,
       replies: presentedReplies,
       nextCursor: cursorAfter(replies),
@@ -167,12 +169,24 @@ export class PostsService {
     return this.react(token, rawId, (post, user) => this.keys.repost(post, user), false);
   }
 
-  async listLikes(rawId: string, rawLimit: number | undefined, cursor: string | undefined): Promise<NamePage> {
-    return this.reactions(rawId, rawLimit, cursor, (id, before, limit) => this.view.likers(id, before, limit));
+  async listLikes(
+    rawId: string,
+    rawLimit: number | undefined,
+    cursor: string | undefined,
+  ): Promise<NamePage> {
+    return this.reactions(rawId, rawLimit, cursor, (id, before, limit) =>
+      this.view.likers(id, before, limit),
+    );
   }
 
-  async listReposts(rawId: string, rawLimit: number | undefined, cursor: string | undefined): Promise<NamePage> {
-    return this.reactions(rawId, rawLimit, cursor, (id, before, limit) => this.view.reposters(id, before, limit));
+  async listReposts(
+    rawId: string,
+    rawLimit: number | undefined,
+    cursor: string | undefined,
+  ): Promise<NamePage> {
+    return this.reactions(rawId, rawLimit, cursor, (id, before, limit) =>
+      this.view.reposters(id, before, limit),
+    );
   }
 
   async getFeed(token: string, rawLimit: number | undefined, cursor: string | undefined): Promise<FeedPage> {
@@ -201,7 +215,12 @@ export class PostsService {
     return this.view.countPosts(author);
   }
 
-  async listTagPosts(token: string, rawTag: string, rawLimit: number | undefined, cursor: string | undefined): Promise<PostPage> {
+  async listTagPosts(
+    token: string,
+    rawTag: string,
+    rawLimit: number | undefined,
+    cursor: string | undefined,
+  ): Promise<PostPage> {
     const tag = normalizeTag(rawTag.replace(/^#/, ""));
     if (!isTag(tag)) throw invalid("a tag is 1–64 letters, digits or _, not only digits");
     const limit = normalizeLimit(rawLimit);
@@ -210,7 +229,12 @@ export class PostsService {
     return this.page(this.view.tagged(tag, before, limit, viewer), viewer);
   }
 
-  async searchPosts(token: string, query: string, rawLimit: number | undefined, cursor: string | undefined): Promise<PostPage> {
+  async searchPosts(
+    token: string,
+    query: string,
+    rawLimit: number | undefined,
+    cursor: string | undefined,
+  ): Promise<PostPage> {
     if (query.length > MAX_QUERY_LENGTH) throw invalid(`a query is at most ${MAX_QUERY_LENGTH} characters`);
     const terms = searchTerms(query, true).slice(0, MAX_QUERY_TERMS);
     const limit = normalizeLimit(rawLimit);
@@ -231,7 +255,8 @@ export class PostsService {
   /** A live post `viewer` may see (NOT_FOUND otherwise: a block hides the post's existence). */
   private visiblePost(id: number, viewer: string): PostEntry {
     const post = this.view.post(id);
-    if (!post || (viewer !== "" && this.graph.eitherBlocks(viewer, post.author))) throw notFound(`no post ${id}`);
+    if (!post || (viewer !== "" && this.graph.eitherBlocks(viewer, post.author)))
+      throw notFound(`no post ${id}`);
     return post;
   }
 
@@ -243,7 +268,8 @@ export class PostsService {
       parent = this.view.post(id);
       if (!parent) throw notFound("the post you reply to does not exist");
     }
-    if (this.graph.eitherBlocks(viewer.username, parent.author)) throw permissionDenied("you cannot reply to this account");
+    if (this.graph.eitherBlocks(viewer.username, parent.author))
+      throw permissionDenied("you cannot reply to this account");
     return parent;
   }
 
@@ -267,10 +293,16 @@ export class PostsService {
       post = this.view.post(id);
       if (!post) throw notFound(`no post ${id}`);
     }
-    if (add && this.graph.isBlocking(post.author, viewer.username)) throw permissionDenied("you cannot react to this post");
+    if (add && this.graph.isBlocking(post.author, viewer.username))
+      throw permissionDenied("you cannot react to this post");
     const key = keyOf(id, viewer.username);
     const outcome = add
-      ? await this.facts.react(viewer, key, { key: this.view.storeKey(post), id, author: post.author }, this.clock.now())
+      ? await this.facts.react(
+          viewer,
+          key,
+          { key: this.view.storeKey(post), id, author: post.author },
+          this.clock.now(),
+        )
       : await this.facts.unreact(viewer, key);
     await this.settle(outcome, id);
     const now = this.view.post(id);
@@ -282,7 +314,11 @@ export class PostsService {
     rawId: string,
     rawLimit: number | undefined,
     cursor: string | undefined,
-    read: (id: number, before: number | undefined, limit: number) => Slice<{ user: string; revision: number }>,
+    read: (
+      id: number,
+      before: number | undefined,
+      limit: number,
+    ) => Slice<{ user: string; revision: number }>,
   ): Promise<NamePage> {
     const id = parsePostId(rawId);
     const limit = normalizeLimit(rawLimit);

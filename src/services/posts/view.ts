@@ -203,9 +203,15 @@ export class PostsView implements Projection {
   }
 
   /** Up to `limit` of `author`'s timeline (posts and reposts), newest first, below `before`. */
-  authorTimeline(author: string, before: number | undefined, limit: number, viewer: string): Slice<TimelineEntry> {
+  authorTimeline(
+    author: string,
+    before: number | undefined,
+    limit: number,
+    viewer: string,
+  ): Slice<TimelineEntry> {
     const timeline = this.timelines.get(author);
-    if (!timeline || (viewer !== "" && this.graph.eitherBlocks(viewer, author))) return { entries: [], more: false };
+    if (!timeline || (viewer !== "" && this.graph.eitherBlocks(viewer, author)))
+      return { entries: [], more: false };
     return mergeNewestFirst([timeline], before ?? Infinity, limit, (entry) => {
       const post = postOf(entry);
       return !post.deleted && (viewer === "" || !this.graph.eitherBlocks(viewer, post.author));
@@ -223,7 +229,8 @@ export class PostsView implements Projection {
     let i = after === undefined ? 0 : upperBound(replies, after);
     for (; i < replies.length && entries.length < limit; i++) {
       const reply = replies[i]!;
-      if (!reply.deleted && (viewer === "" || !this.graph.eitherBlocks(viewer, reply.author))) entries.push(reply);
+      if (!reply.deleted && (viewer === "" || !this.graph.eitherBlocks(viewer, reply.author)))
+        entries.push(reply);
     }
     return { entries, more: i < replies.length };
   }
@@ -231,14 +238,21 @@ export class PostsView implements Projection {
   /** Who liked a post, newest first, with like revisions below `before`. */
   likers(id: number, before: number | undefined, limit: number): Slice<{ user: string; revision: number }> {
     return newestReactions(
-      [...(this.likesOf.get(id) ?? new Map<string, number>())].map(([user, revision]) => ({ user, revision })),
+      [...(this.likesOf.get(id) ?? new Map<string, number>())].map(([user, revision]) => ({
+        user,
+        revision,
+      })),
       before,
       limit,
     );
   }
 
   /** Who reposted a post, newest first, with repost revisions below `before`. */
-  reposters(id: number, before: number | undefined, limit: number): Slice<{ user: string; revision: number }> {
+  reposters(
+    id: number,
+    before: number | undefined,
+    limit: number,
+  ): Slice<{ user: string; revision: number }> {
     return newestReactions(
       [...(this.repostsOf.get(id)?.values() ?? [])].map((r) => ({ user: r.by, revision: r.id })),
       before,
@@ -265,13 +279,24 @@ export class PostsView implements Projection {
    * Posts holding every term (words and #tags, as `searchTerms` makes them), newest first,
    * below `before`: the rarest term's list is walked and each post checked for the others.
    */
-  search(terms: readonly string[], before: number | undefined, limit: number, viewer: string): Slice<PostEntry> {
+  search(
+    terms: readonly string[],
+    before: number | undefined,
+    limit: number,
+    viewer: string,
+  ): Slice<PostEntry> {
     if (terms.length === 0) return { entries: [], more: false };
-    const lists = terms.map((term) => (term.startsWith("#") ? this.byTag.get(term.slice(1)) : this.byWord.get(term)) ?? []);
+    const lists = terms.map(
+      (term) => (term.startsWith("#") ? this.byTag.get(term.slice(1)) : this.byWord.get(term)) ?? [],
+    );
     const rarest = lists.reduce((a, b) => (b.length < a.length ? b : a));
     const others = lists.filter((list) => list !== rarest);
-    return mergeNewestFirst([rarest], before ?? Infinity, limit, (post) =>
-      this.searchable(post, viewer) && others.every((list) => list[lowerBound(list, post.id)] === post),
+    return mergeNewestFirst(
+      [rarest],
+      before ?? Infinity,
+      limit,
+      (post) =>
+        this.searchable(post, viewer) && others.every((list) => list[lowerBound(list, post.id)] === post),
     );
   }
 
@@ -296,8 +321,13 @@ export class PostsView implements Projection {
     const live = this.all.filter((p) => !p.deleted).map(({ text: _text, ...rest }) => rest);
     const timelines = [...this.timelines.keys()]
       .sort()
-      .map((a) => [a, this.timelines.get(a)!.map((e) => (isRepost(e) ? `r${e.id}:${e.post.id}` : `p${e.id}`))]);
-    const likes = [...this.likesOf.keys()].sort((a, b) => a - b).map((id) => [id, [...this.likesOf.get(id)!].sort()]);
+      .map((a) => [
+        a,
+        this.timelines.get(a)!.map((e) => (isRepost(e) ? `r${e.id}:${e.post.id}` : `p${e.id}`)),
+      ]);
+    const likes = [...this.likesOf.keys()]
+      .sort((a, b) => a - b)
+      .map((id) => [id, [...this.likesOf.get(id)!].sort()]);
     return { live, timelines, likes };
   }
 
@@ -347,7 +377,8 @@ export class PostsView implements Projection {
       if (existing.text !== undefined) this.textBytes -= textCost(existing.text);
       this.unindexWords(existing);
       Object.assign(existing, { text: entry.text, createdAtMs: entry.createdAtMs });
-      for (const word of new Set(searchTerms(entry.text ?? "", false))) insertSorted(listOf(this.byWord, word), existing);
+      for (const word of new Set(searchTerms(entry.text ?? "", false)))
+        insertSorted(listOf(this.byWord, word), existing);
       this.textBytes += textCost(entry.text!);
     } else {
       // Revisions only grow, so a new post goes at the end of every list it is in.
@@ -435,9 +466,15 @@ export class PostsView implements Projection {
   }
 
   private reactionOf(key: string): { kind: "like" | "repost"; postId: number; user: string } | undefined {
-    const kind = key.startsWith(this.keys.likes) ? "like" : key.startsWith(this.keys.reposts) ? "repost" : undefined;
+    const kind = key.startsWith(this.keys.likes)
+      ? "like"
+      : key.startsWith(this.keys.reposts)
+        ? "repost"
+        : undefined;
     if (!kind) return undefined;
-    const [postId, user, extra] = key.slice((kind === "like" ? this.keys.likes : this.keys.reposts).length).split("/");
+    const [postId, user, extra] = key
+      .slice((kind === "like" ? this.keys.likes : this.keys.reposts).length)
+      .split("/");
     if (!postId || !user || extra !== undefined) return undefined;
     return { kind, postId: Number(postId), user };
   }
@@ -514,7 +551,9 @@ function newestReactions(
   before: number | undefined,
   limit: number,
 ): Slice<{ user: string; revision: number }> {
-  const older = all.filter((r) => before === undefined || r.revision < before).sort((a, b) => b.revision - a.revision);
+  const older = all
+    .filter((r) => before === undefined || r.revision < before)
+    .sort((a, b) => b.revision - a.revision);
   return { entries: older.slice(0, limit), more: older.length > limit };
 }
 
@@ -537,7 +576,7 @@ export function mergeNewestFirst<T extends { id: number }>(
   const idOf = (i: number) => heap[i]!.list[heap[i]!.at]!.id;
   const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j]!, heap[i]!]);
   const siftDown = (start: number) => {
-    for (let i = start; ; ) {
+    for (let i = start; ;) {
       const left = 2 * i + 1;
       const right = left + 1;
       let largest = i;

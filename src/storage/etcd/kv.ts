@@ -160,11 +160,14 @@ class EtcdWatch implements Watch {
         return;
       }
       if (response.events.length === 0) return;
-      const events = response.events.map(
-        (event): WatchEvent =>
-          event.type === "Delete"
-            ? { type: "delete", kv: fromKv(event.kv), ...(event.prev_kv ? { prevKv: fromKv(event.prev_kv) } : {}) }
-            : { type: "put", kv: fromKv(event.kv) },
+      const events = response.events.map((event): WatchEvent =>
+        event.type === "Delete"
+          ? {
+              type: "delete",
+              kv: fromKv(event.kv),
+              ...(event.prev_kv ? { prevKv: fromKv(event.prev_kv) } : {}),
+            }
+          : { type: "put", kv: fromKv(event.kv) },
       );
       const last = events[events.length - 1]!.kv.modRevision;
       this.next = last + 1;
@@ -231,7 +234,11 @@ function toOp(op: Op): IRequestOp {
   switch (op.type) {
     case "put":
       return {
-        request_put: { key: Buffer.from(op.key), value: Buffer.from(bytesOf(op.value)), lease: op.lease ?? 0 },
+        request_put: {
+          key: Buffer.from(op.key),
+          value: Buffer.from(bytesOf(op.value)),
+          lease: op.lease ?? 0,
+        },
       };
     case "delete":
       return {

@@ -157,7 +157,8 @@ export class MemoryKv implements Kv {
     const at = request.revision ?? this.revision;
     if (request.revision !== undefined) {
       if (at < this.compacted) throw new CompactedError(this.compacted);
-      if (at > this.revision) throw new Error(`revision ${at} is in the future (store is at ${this.revision})`);
+      if (at > this.revision)
+        throw new Error(`revision ${at} is in the future (store is at ${this.revision})`);
     }
     const kvs: KeyValue[] = [];
     let more = false;

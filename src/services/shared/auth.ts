@@ -1,4 +1,4 @@
-import type { Compare } from "../storage/kv.js";
+import type { Compare } from "../../storage/kv.js";
 
 /** The user a request acts for, and the session that vouches for them. */
 export interface Viewer {
