@@ -18,6 +18,7 @@ describe("npm run bench (smoke)", { timeout: 180_000 }, () => {
       BENCH_CONCURRENCY: "2,4",
       BENCH_DURATION: "0.4",
       BENCH_WARMUP: "0.1",
+      BENCH_IDLE: "0.5",
       BENCH_SMALL_POSTS: "100",
       BENCH_LARGE_POSTS: "400",
       BENCH_NARROW_FOLLOWING: "2",
@@ -38,6 +39,7 @@ describe("npm run bench (smoke)", { timeout: 180_000 }, () => {
       [2, 4],
     );
     for (const run of results.runs) {
+      assert.ok(run.idleCores.backend !== undefined, "idle CPU measured");
       for (const raw of [run.rawEtcd.get, run.rawEtcd.put]) {
         assert.ok(raw.ops > 0, `${raw.name} ran at ${run.concurrency}`);
         assert.equal(raw.errors, 0, `${raw.name} errors: ${JSON.stringify(raw.errorKinds)}`);
@@ -60,7 +62,7 @@ describe("npm run bench (smoke)", { timeout: 180_000 }, () => {
       assert.equal(v.staleReads, 0, "no read after the ack missed the post");
     }
     assert.equal(typeof visibility.ratioP50, "number");
-    assert.equal(comparisons.length, 5);
+    assert.equal(comparisons.length, 6);
     for (const c of comparisons) {
       assert.equal(typeof c.ratio, "number", `${c.name} has a ratio`);
       assert.equal(c.base.errors + (c.grown?.errors ?? 0), 0, `${c.name} without errors`);
@@ -86,11 +88,17 @@ describe("npm run bench (smoke)", { timeout: 180_000 }, () => {
     );
     assert.ok(results.restart.rssMiB! > 0, "restarted backend's RSS");
 
+    const [restartProfile, ...profiles] = results.profiles;
+    assert.match(restartProfile?.workload ?? "", /restart until SERVING/);
+    assert.ok(
+      restartProfile!.roles[0]!.areas.length > 0,
+      "the restarted backend was profiled from its start",
+    );
     assert.deepEqual(
-      results.profiles.map((p) => p.workload),
+      profiles.map((p) => p.workload),
       ["read-home-feed", "compose-post"],
     );
-    for (const p of results.profiles) {
+    for (const p of profiles) {
       assert.deepEqual(p.roles.map((r) => r.role).sort(), ["backend", "front-door", "web"]);
       for (const r of p.roles) assert.ok(r.areas.length > 0, `${p.workload}: ${r.role} profiled`);
     }

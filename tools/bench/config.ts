@@ -45,6 +45,8 @@ export interface LoadSettings {
   warmupSeconds: number;
   /** Hard cap on the requests of one workload (a bound on every loop). */
   maxOpsPerWorkload: number;
+  /** Idle seconds before each concurrency's runs, to show what the system does on its own. */
+  idleSeconds: number;
 }
 
 export interface CostGrowthSettings {
@@ -109,6 +111,7 @@ export function loadBenchConfig(env: Env = process.env): BenchConfig {
       durationSeconds: num(env, "BENCH_DURATION", 10),
       warmupSeconds: num(env, "BENCH_WARMUP", 1),
       maxOpsPerWorkload: int(env, "BENCH_MAX_OPS", 1_000_000),
+      idleSeconds: num(env, "BENCH_IDLE", 5),
     },
     concurrencies,
     costGrowth: {

@@ -56,7 +56,9 @@ export interface CostGrowthResults {
  *  - compose: an author with `fewFollowers` vs one with `manyFollowers`, and ack-to-visible:
  *    from sending the post until the home feed of each of `visibleFollowers` followers (the
  *    same readers for both authors), read through the front door after the answer, holds it;
- *  - user posts page of an author with few vs many posts (it grows with the history).
+ *  - user posts page of an author with few vs many posts (it grows with the history);
+ *  - the wide reader's feed again at the large history: its posts are the oldest stored, so
+ *    past the backends' text budget their texts are read from etcd on demand.
  */
 export class CostGrowth {
   private readonly names;
@@ -132,8 +134,7 @@ export class CostGrowth {
     await this.measureFeed("feed-wide", `following ${n.wideAuthors.length}`, n.wideReader);
     await this.measureUserPosts("userposts-small", posts);
     const sample = n.followers.slice(0, n.sampled);
-    await this.measureCompose("few", n.fewAuthor, this.settings.fewFollowers, sample);
-    await this.measureCompose("many", n.manyAuthor, this.settings.manyFollowers, sample);
+    await this.measureCompose(sample);
   }
 
   /** Adds posts by the narrow reader's accounts until the store holds about `largePosts`. */
@@ -154,6 +155,11 @@ export class CostGrowth {
     this.postsLarge = await this.postsStored();
     const posts = `${this.postsLarge} posts stored`;
     await this.measureFeed("feed-large", posts, this.names.narrowReader);
+    await this.measureFeed(
+      "feed-wide-large",
+      `following ${this.names.wideAuthors.length}, ${posts}`,
+      this.names.wideReader,
+    );
     await this.measureUserPosts("userposts-large", posts);
   }
 
@@ -179,6 +185,7 @@ export class CostGrowth {
         compare("compose vs followers", pointOf("compose-few"), pointOf("compose-many")),
         compare("ack-to-visible vs followers", few, many),
         compare("user posts page vs author's posts", pointOf("userposts-small"), pointOf("userposts-large")),
+        compare("old posts' feed page vs posts stored", pointOf("feed-wide"), pointOf("feed-wide-large")),
       ],
       visibility: {
         few,
@@ -206,67 +213,90 @@ export class CostGrowth {
   }
 
   /**
-   * Compose latency (to the 201), and ack-to-visible: once the post is acknowledged, each
+   * Compose latency (to the 201), and ack-to-visible: once a post is acknowledged, each
    * sampled follower reads their home feed through the front door until it holds the post;
    * the time is from sending the post until the end of that read. Any read that began after
-   * the acknowledgement and missed the post is counted as stale.
+   * the acknowledgement and missed the post is counted as stale. The two authors take turns
+   * (few, many, many, few, …) after one unrecorded post each, so neither gains from going
+   * second on a warmer system.
    */
-  private async measureCompose(
-    size: "few" | "many",
-    author: string,
-    followers: number,
-    sample: string[],
-  ): Promise<void> {
-    const token = this.tokens.get(author)!;
-    const composed = new Recorder();
-    const visible = new Recorder();
-    let staleReads = 0;
-    let reads = 0;
-    let posts = 0;
-    const label = `${followers} followers`;
+  private async measureCompose(sample: string[]): Promise<void> {
+    const n = this.names;
+    const authors = [
+      { size: "few" as const, author: n.fewAuthor, followers: this.settings.fewFollowers },
+      { size: "many" as const, author: n.manyAuthor, followers: this.settings.manyFollowers },
+    ].map((a) => ({ ...a, composed: new Recorder(), visible: new Recorder(), stale: 0, reads: 0, posts: 0 }));
     const count = Math.max(1, this.settings.composeSamples);
-    const budgetEnd = performance.now() + this.settings.sampleBudgetSeconds * 1000;
+    const budgetEnd = performance.now() + 2 * this.settings.sampleBudgetSeconds * 1000;
+    for (const a of authors) await this.postAndWatch(a.author, sample);
     for (let i = 0; i < count && (i === 0 || performance.now() < budgetEnd); i++) {
-      const t0 = performance.now();
-      const answer = await this.http
-        .request("POST", "/api/v1/posts", token, { text: randomText(this.random, 256) })
-        .catch((err: unknown) => ({ status: 0, body: describeError(err) }));
-      composed.record(performance.now() - t0, answer.status === 201 ? undefined : `http ${answer.status}`);
-      this.progress.update(`ack-to-visible ${label}: ${i + 1}/${count}`);
-      if (answer.status !== 201) continue;
-      const id = (JSON.parse(answer.body) as { id: string }).id;
-      posts++;
-      await Promise.all(
-        sample.map(async (follower) => {
-          const reader = this.tokens.get(follower)!;
-          for (let n = 1; ; n++) {
-            reads++;
-            const feed = await this.http
-              .request("GET", "/api/v1/feed?limit=20", reader)
-              .catch(() => undefined);
-            const now = performance.now();
-            if (feed?.status === 200 && holdsPost(feed.body, id)) return visible.record(now - t0);
-            if (feed?.status === 200) staleReads++;
-            if (now - t0 > VISIBILITY_DEADLINE_MS)
-              return visible.record(now - t0, `not in ${follower}'s feed after ${n} reads`);
-          }
-        }),
+      for (const a of i % 2 === 0 ? authors : [...authors].reverse()) {
+        const t = await this.postAndWatch(a.author, sample);
+        a.composed.record(t.composeMs, t.error);
+        for (const ms of t.visibleMs) a.visible.record(ms);
+        for (const error of t.invisible) a.visible.record(VISIBILITY_DEADLINE_MS, error);
+        a.stale += t.staleReads;
+        a.reads += t.reads;
+        if (t.error === undefined) a.posts++;
+      }
+      this.progress.update(`compose and ack-to-visible: ${i + 1}/${count}`);
+    }
+    for (const a of authors) {
+      const label = `${a.followers} followers`;
+      const composed = point(label, a.composed);
+      this.points.set(`compose-${a.size}`, composed);
+      const result: Visibility = {
+        ...point(label, a.visible),
+        followers: a.followers,
+        sampledFollowers: sample.length,
+        posts: a.posts,
+        staleReads: a.stale,
+        meanReads:
+          a.posts * sample.length > 0 ? Math.round((a.reads / (a.posts * sample.length)) * 100) / 100 : 0,
+      };
+      this.visible.set(a.size, result);
+      this.progress.done(
+        `compose ${label}: p50 ${composed.p50} ms  p99 ${composed.p99} ms  errors ${composed.errors}; ack-to-visible p50 ${result.p50} ms  p99 ${result.p99} ms  stale reads ${a.stale} (${a.posts} posts × ${sample.length} followers)`,
       );
     }
-    this.points.set(`compose-${size}`, point(label, composed));
-    const result: Visibility = {
-      ...point(label, visible),
-      followers,
-      sampledFollowers: sample.length,
-      posts,
-      staleReads,
-      meanReads: posts * sample.length > 0 ? Math.round((reads / (posts * sample.length)) * 100) / 100 : 0,
-    };
-    this.visible.set(size, result);
-    const c = this.points.get(`compose-${size}`)!;
-    this.progress.done(
-      `compose ${label}: p50 ${c.p50} ms  p99 ${c.p99} ms  errors ${c.errors}; ack-to-visible p50 ${result.p50} ms  p99 ${result.p99} ms  stale reads ${staleReads} (${posts} posts × ${sample.length} followers)`,
+  }
+
+  /** One post by `author`, then each follower's feed read until it holds the post. */
+  private async postAndWatch(
+    author: string,
+    followers: string[],
+  ): Promise<{
+    composeMs: number;
+    error?: string;
+    visibleMs: number[];
+    invisible: string[];
+    staleReads: number;
+    reads: number;
+  }> {
+    const t0 = performance.now();
+    const answer = await this.http
+      .request("POST", "/api/v1/posts", this.tokens.get(author)!, { text: randomText(this.random, 256) })
+      .catch((err: unknown) => ({ status: 0, body: describeError(err) }));
+    const composeMs = performance.now() - t0;
+    const out = { composeMs, visibleMs: [] as number[], invisible: [] as string[], staleReads: 0, reads: 0 };
+    if (answer.status !== 201) return { ...out, error: `http ${answer.status}` };
+    const id = (JSON.parse(answer.body) as { id: string }).id;
+    await Promise.all(
+      followers.map(async (follower) => {
+        const reader = this.tokens.get(follower)!;
+        for (let n = 1; ; n++) {
+          out.reads++;
+          const feed = await this.http.request("GET", "/api/v1/feed?limit=20", reader).catch(() => undefined);
+          const now = performance.now();
+          if (feed?.status === 200 && holdsPost(feed.body, id)) return out.visibleMs.push(now - t0);
+          if (feed?.status === 200) out.staleReads++;
+          if (now - t0 > VISIBILITY_DEADLINE_MS)
+            return out.invisible.push(`not in ${follower}'s feed after ${n} reads`);
+          if (feed?.status !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }),
     );
+    return out;
   }
 
   /** Up to `count` calls one after another, stopping early once the time budget is spent. */

@@ -5,8 +5,10 @@
 //   {"op":"memory"}                  → a full GC, then process.memoryUsage() (the live heap)
 //   {"op":"profile-start"}           → starts the V8 CPU profiler (what node --cpu-prof runs)
 //   {"op":"profile-stop","file":f}   → stops it and writes the .cpuprofile to f
+// When <dir>/profile-startup exists as the process starts, the profiler starts at once (the
+// bench times a backend's restart that way; it stops the profile once the backend is ready).
 // Only the bench's own topology loads it; a deployment never does.
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -42,6 +44,12 @@ if (dir) {
       }
     }
   };
+
+  if (existsSync(join(dir, "profile-startup"))) {
+    // A main-thread session answers synchronously: profiling runs before the program's first line.
+    session.post("Profiler.enable");
+    session.post("Profiler.start");
+  }
 
   const server = createServer((socket) => {
     let buffer = "";

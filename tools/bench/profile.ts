@@ -11,7 +11,7 @@ import {
   type Share,
 } from "./profile-summary.js";
 import type { Progress } from "./progress.js";
-import { cpuPerOp } from "./rss.js";
+import { cpuPerOp, type CpuPerOp } from "./rss.js";
 import type { Topology } from "./topology.js";
 
 /** Where one role's processes spent their CPU during one profiled workload. */
@@ -66,23 +66,11 @@ export async function profileWorkloads(
     );
     const files = flock.map((p) => join(dir, `${workload.name}-${p.name}-${p.pid}.cpuprofile`));
     await Promise.all(flock.map((p, i) => hooks.profileStop(p.pid, files[i]!)));
-    const tallies = new Map<string, { tally: ProfileTally; processes: number }>();
-    for (const [i, p] of flock.entries()) {
-      const profile = JSON.parse(await readFile(files[i]!, "utf8")) as Profile;
-      const entry = tallies.get(p.role) ?? { tally: emptyTally(), processes: 0 };
-      tallyProfile(profile, entry.tally);
-      entry.processes++;
-      tallies.set(p.role, entry);
-    }
-    const roles = [...tallies].map(([role, { tally, processes }]): RoleProfile => {
-      return {
-        role,
-        processes,
-        cpuMsPerOp: result.cpuMsPerOp[role] ?? 0,
-        areas: topShares(tally.byArea, tally, top),
-        functions: topShares(tally.byFunction, tally, top),
-      };
-    });
+    const roles = await roleProfiles(
+      flock.map((p, i) => ({ role: p.role, file: files[i]! })),
+      result.cpuMsPerOp,
+      top,
+    );
     runs.push({
       workload: workload.name,
       concurrency: settings.concurrency,
@@ -93,4 +81,27 @@ export async function profileWorkloads(
     });
   }
   return runs;
+}
+
+/** The profiles of one run, summed per role, with each role's CPU per operation. */
+export async function roleProfiles(
+  profiles: readonly { role: string; file: string }[],
+  cpuMsPerOp: CpuPerOp,
+  top: number,
+): Promise<RoleProfile[]> {
+  const tallies = new Map<string, { tally: ProfileTally; processes: number }>();
+  for (const { role, file } of profiles) {
+    const profile = JSON.parse(await readFile(file, "utf8")) as Profile;
+    const entry = tallies.get(role) ?? { tally: emptyTally(), processes: 0 };
+    tallyProfile(profile, entry.tally);
+    entry.processes++;
+    tallies.set(role, entry);
+  }
+  return [...tallies].map(([role, { tally, processes }]): RoleProfile => ({
+    role,
+    processes,
+    cpuMsPerOp: cpuMsPerOp[role] ?? 0,
+    areas: topShares(tally.byArea, tally, top),
+    functions: topShares(tally.byFunction, tally, top),
+  }));
 }

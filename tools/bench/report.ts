@@ -19,6 +19,8 @@ export interface WorkloadRow extends WorkloadResult {
 /** Raw etcd and every workload at one concurrency. */
 export interface ConcurrencyRun {
   concurrency: number;
+  /** Cores each role used while idle just before these runs (background work: compaction, GC, probes). */
+  idleCores: Record<string, number>;
   rawEtcd: { get: WorkloadResult; put: WorkloadResult };
   workloads: WorkloadRow[];
 }
@@ -26,6 +28,8 @@ export interface ConcurrencyRun {
 export interface RestartResults extends RestartTiming {
   /** Posts stored when it restarted (its view loads them all). */
   postsStored: number;
+  /** CPU seconds the new process used until it was ready. */
+  cpuSeconds?: number;
   rssMiB?: number;
   heapUsedMiB?: number;
 }
@@ -201,10 +205,13 @@ export function formatResults(results: BenchResults): string {
     lines.push(
       table(
         ["operation", ...roles],
-        [run.rawEtcd.get, run.rawEtcd.put, ...run.workloads].map((w) => [
-          w.name,
-          ...roles.map((role) => fmt(w.cpuMsPerOp?.[role], 3)),
-        ]),
+        [
+          ["idle before (cores, not ms)", ...roles.map((role) => fmt(run.idleCores[role], 3))],
+          ...[run.rawEtcd.get, run.rawEtcd.put, ...run.workloads].map((w) => [
+            w.name,
+            ...roles.map((role) => fmt(w.cpuMsPerOp?.[role], 3)),
+          ]),
+        ],
       ),
     );
   }
@@ -341,6 +348,7 @@ export function formatResults(results: BenchResults): string {
             "posts stored",
             "listening after",
             "ready (SERVING) after",
+            "CPU s until ready",
             "RSS MiB",
             "heap after GC MiB",
             "bar",
@@ -351,6 +359,7 @@ export function formatResults(results: BenchResults): string {
               int(r.postsStored),
               `${fmt(r.listeningMs / 1000, 2)} s`,
               `${fmt(r.readyMs / 1000, 2)} s`,
+              fmt(r.cpuSeconds),
               fmt(r.rssMiB),
               fmt(r.heapUsedMiB),
               "≤ 15 s",
@@ -364,7 +373,9 @@ export function formatResults(results: BenchResults): string {
     section("CPU profiles (V8 sampling profiler in every Flock process; shares of busy samples, self time)");
     for (const p of results.profiles) {
       lines.push(
-        `**${p.workload}** at concurrency ${p.concurrency}: ${fmt(p.opsPerSecond)} ops/s while profiled`,
+        p.concurrency > 0
+          ? `**${p.workload}** at concurrency ${p.concurrency}: ${fmt(p.opsPerSecond)} ops/s while profiled`
+          : `**${p.workload}** (profiled from the process's first line; "CPU ms per op" is the whole restart)`,
         "",
       );
       lines.push(

@@ -99,3 +99,21 @@ export async function cpuPerOp<T extends { ops: number }>(
   cpuMsPerOp.total = result.ops > 0 ? Math.round((total * 1e6) / result.ops) / 1000 : 0;
   return { ...result, cpuMsPerOp };
 }
+
+/** CPU each role used while nothing was asked of it for `seconds` (cores: CPU seconds per second). */
+export async function idleCores(
+  processes: readonly BenchProcess[],
+  seconds: number,
+): Promise<Record<string, number>> {
+  if (seconds <= 0) return {};
+  const before = cpuSeconds(processes);
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const after = cpuSeconds(processes);
+  const cores: Record<string, number> = {};
+  for (const p of processes) {
+    const [a, b] = [after.get(p.pid), before.get(p.pid)];
+    if (a === undefined || b === undefined) continue;
+    cores[p.role] = Math.round(((cores[p.role] ?? 0) + (a - b) / seconds) * 1000) / 1000;
+  }
+  return cores;
+}

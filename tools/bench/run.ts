@@ -1,17 +1,17 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchConfig } from "./config.js";
 import { CostGrowth } from "./cost-growth.js";
 import { BenchHttp } from "./http.js";
 import { runClosedLoop, type WorkloadResult } from "./load.js";
-import { profileWorkloads } from "./profile.js";
+import { profileWorkloads, roleProfiles } from "./profile.js";
 import { Progress } from "./progress.js";
 import { rng } from "./random.js";
 import { measureRawEtcd } from "./raw-etcd.js";
 import { workloadRows, type BenchResults, type ConcurrencyRun, type RestartResults } from "./report.js";
-import { cpuPerOp, cpuSeconds, processMemory } from "./rss.js";
+import { cpuPerOp, cpuSeconds, idleCores, processMemory } from "./rss.js";
 import { seedSocialGraph } from "./seed.js";
 import { Seeder, type SeedPhase } from "./seeder.js";
 import { etcdMembers, footprint, perFact, V1_ETCD_RSS_REFERENCE, type PerFact } from "./storage.js";
@@ -86,6 +86,9 @@ export async function runBench(config: BenchConfig, options: RunOptions = {}): P
     await settle();
     await growth.measureSmall();
 
+    // The history first, then the graph: the workloads read posts as recent as active users'
+    // would be (the oldest texts may be past the views' budget; cost growth measures that apart).
+    const history = await measured("post", () => growth.growHistory());
     let perFollow: PerFact | undefined;
     let perSmallPost: PerFact | undefined;
     const seeded = await seedSocialGraph(
@@ -100,8 +103,8 @@ export async function runBench(config: BenchConfig, options: RunOptions = {}): P
         return phase!;
       },
     );
-    const history = await measured("post", () => growth.growHistory());
     const perPost = history.cost ?? perSmallPost;
+    await settle();
     await growth.measureLarge();
 
     const postsStored = await growth.postsStored();
@@ -122,6 +125,7 @@ export async function runBench(config: BenchConfig, options: RunOptions = {}): P
     for (const concurrency of config.concurrencies) {
       const load = { ...config.load, concurrency };
       progress.done(`— concurrency ${concurrency} —`);
+      const idle = await idleCores(topology.processes(), config.load.idleSeconds);
       const rawEtcd = await measureRawEtcd(topology.etcdEndpoints, tag, load, config.seed, progress, (run) =>
         cpuPerOp(topology.processes(), run),
       );
@@ -131,7 +135,7 @@ export async function runBench(config: BenchConfig, options: RunOptions = {}): P
           await cpuPerOp(topology.processes(), () => runClosedLoop(workload, load, config.seed, progress)),
         );
       }
-      runs.push({ concurrency, rawEtcd, workloads: workloadRows(workloads, rawEtcd) });
+      runs.push({ concurrency, idleCores: idle, rawEtcd, workloads: workloadRows(workloads, rawEtcd) });
     }
     const cpuUnderLoad = new Map(
       [...cpuSeconds(topology.processes())].map(([pid, used]) => [pid, used - (cpuBefore.get(pid) ?? used)]),
@@ -140,26 +144,51 @@ export async function runBench(config: BenchConfig, options: RunOptions = {}): P
     // Peak RSS and heap of the processes that ran the workloads, before one is restarted.
     const processes = await processMemory(topology.processes(), topology.hooks, cpuUnderLoad);
 
+    const profiling = config.profile.enabled && topology.hooks !== undefined;
+    if (profiling) {
+      profileDir = config.profile.dir ?? (await mkdtemp(join(tmpdir(), "flock-bench-prof-")));
+      await mkdir(profileDir, { recursive: true });
+    }
+    const profiles: BenchResults["profiles"] = [];
+
     let restart: RestartResults | undefined;
     if (config.restart && topology.restartBackend) {
       const name = topology.processes().find((p) => p.role === "backend")!.name;
       progress.done(`SIGKILL ${name} at ${postsStored} posts stored, then start it again`);
-      const timing = await topology.restartBackend(name, RESTART_TIMEOUT_MS);
-      const [after] = await processMemory(
-        topology.processes().filter((p) => p.pid === timing.pid),
-        topology.hooks,
-      );
-      restart = { ...timing, postsStored, rssMiB: after?.rssMiB, heapUsedMiB: after?.heapUsedMiB };
+      const profileFile = profileDir && join(profileDir, `restart-${name}.cpuprofile`);
+      const timing = await topology.restartBackend(name, RESTART_TIMEOUT_MS, profileFile);
+      const restarted = topology.processes().filter((p) => p.pid === timing.pid);
+      const cpu = cpuSeconds(restarted).get(timing.pid);
+      const [after] = await processMemory(restarted, topology.hooks);
+      restart = {
+        ...timing,
+        postsStored,
+        cpuSeconds: cpu,
+        rssMiB: after?.rssMiB,
+        heapUsedMiB: after?.heapUsedMiB,
+      };
       progress.done(
-        `${name} ready ${(timing.readyMs / 1000).toFixed(2)} s after it was started again; RSS ${after?.rssMiB ?? "?"} MiB`,
+        `${name} ready ${(timing.readyMs / 1000).toFixed(2)} s after it was started again (${cpu ?? "?"} CPU s); RSS ${after?.rssMiB ?? "?"} MiB`,
       );
+      if (profileFile) {
+        profiles.push({
+          workload: `${name} restart until SERVING`,
+          concurrency: 0,
+          opsPerSecond: 0,
+          ops: 1,
+          roles: await roleProfiles(
+            [{ role: "backend", file: profileFile }],
+            { backend: (cpu ?? 0) * 1000 },
+            config.profile.top,
+          ),
+          files: [profileFile],
+        });
+      }
     }
 
-    let profiles: BenchResults["profiles"] = [];
-    if (config.profile.enabled && topology.hooks) {
-      profileDir = config.profile.dir ?? (await mkdtemp(join(tmpdir(), "flock-bench-prof-")));
+    if (profileDir) {
       const all = flockWorkloads(http, seeded, config.profile.concurrency);
-      profiles = await profileWorkloads(
+      const runs = await profileWorkloads(
         topology,
         all.filter((w) => w.name === "read-home-feed" || w.name === "compose-post"),
         { ...config.load, concurrency: config.profile.concurrency },
@@ -168,6 +197,7 @@ export async function runBench(config: BenchConfig, options: RunOptions = {}): P
         config.profile.top,
         progress,
       );
+      profiles.push(...runs);
       if (!config.profile.dir) for (const p of profiles) p.files = [];
     }
 

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePorts, startEtcdCluster, type EtcdCluster } from "../../src/launcher/etcd-cluster.js";
@@ -33,7 +33,7 @@ export interface Topology {
   /** The in-process hook of each started Flock process (heap after GC, CPU profiles); none for a target. */
   hooks?: HookClient;
   /** SIGKILLs the backend (by its pid), starts it again and times it until it is ready. */
-  restartBackend?(name: string, timeoutMs: number): Promise<RestartTiming>;
+  restartBackend?(name: string, timeoutMs: number, profileFile?: string): Promise<RestartTiming>;
   stop(): Promise<void>;
 }
 
@@ -105,15 +105,22 @@ export async function startTopology(options: StartOptions): Promise<Topology> {
       ),
     ],
     hooks: new HookClient(hookDir),
-    restartBackend: async (name, timeoutMs) => {
+    restartBackend: async (name, timeoutMs, profileFile) => {
       const killedPid = pidOf(name);
       if (killedPid === undefined) throw new Error(`${name} is not running`);
       await flock.killProcess(name);
+      const flag = join(hookDir, "profile-startup");
+      if (profileFile) await writeFile(flag, "");
       const spawned = performance.now();
-      await flock.startProcess(name);
+      try {
+        await flock.startProcess(name);
+      } finally {
+        if (profileFile) await rm(flag, { force: true });
+      }
       const listeningMs = performance.now() - spawned;
       await flock.waitReady(name, timeoutMs);
       const readyMs = performance.now() - spawned;
+      if (profileFile) await new HookClient(hookDir).profileStop(pidOf(name)!, profileFile);
       return {
         name,
         killedPid,
