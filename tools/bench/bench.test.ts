@@ -1,54 +1,111 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { loadBenchConfig } from "./config.js";
+import { bars, formatResults } from "./report.js";
 import { runBench } from "./run.js";
 
 /**
- * The bench tool still works end to end: a tiny graph and a second of load per workload
- * against the real topology. Only completeness is checked; the numbers never are.
+ * The bench tool still works end to end: tiny sizes and half a second of load per workload,
+ * at two concurrencies, against the real topology. Only completeness is checked; the numbers
+ * never are.
  */
-describe("npm run bench (smoke)", { timeout: 240_000 }, () => {
-  it("measures every workload, raw etcd and every cost-growth ratio, without errors", async () => {
+describe("npm run bench (smoke)", { timeout: 180_000 }, () => {
+  it("measures every workload at each concurrency, raw etcd, ack-to-visible, cost growth, storage, restart and profiles", async () => {
     const config = loadBenchConfig({
       BENCH_USERS: "30",
       BENCH_MEAN_FOLLOWING: "5",
       BENCH_POSTS_PER_USER: "3",
-      BENCH_CONCURRENCY: "2",
-      BENCH_DURATION: "0.5",
+      BENCH_CONCURRENCY: "2,4",
+      BENCH_DURATION: "0.4",
       BENCH_WARMUP: "0.1",
+      BENCH_IDLE: "0.5",
       BENCH_SMALL_POSTS: "100",
       BENCH_LARGE_POSTS: "400",
       BENCH_NARROW_FOLLOWING: "2",
       BENCH_WIDE_FOLLOWING: "10",
       BENCH_FEW_FOLLOWERS: "2",
       BENCH_MANY_FOLLOWERS: "30",
+      BENCH_VISIBLE_FOLLOWERS: "2",
       BENCH_READ_SAMPLES: "3",
       BENCH_COMPOSE_SAMPLES: "2",
       BENCH_SCRYPT_LOG_N: "10",
+      BENCH_PROFILE_CONCURRENCY: "2",
       BENCH_PROGRESS: "false",
     });
     const results = await runBench(config);
 
-    for (const raw of [results.rawEtcd.get, results.rawEtcd.put]) {
-      assert.ok(raw.ops > 0, `${raw.name} ran`);
-      assert.equal(raw.errors, 0, `${raw.name} errors: ${JSON.stringify(raw.errorKinds)}`);
-    }
     assert.deepEqual(
-      results.workloads.map((w) => w.name),
-      ["read-home-feed", "read-user-posts", "compose-post", "follow-unfollow", "login", "mixed-60-30-10"],
+      results.runs.map((r) => r.concurrency),
+      [2, 4],
     );
-    for (const w of results.workloads) {
-      assert.ok(w.ops > 0, `${w.name} ran`);
-      assert.equal(w.errors, 0, `${w.name} errors: ${JSON.stringify(w.errorKinds)}`);
-      assert.equal(typeof w.ratioToEtcd, "number", `${w.name} has a ratio to ${w.comparedWith}`);
+    for (const run of results.runs) {
+      assert.ok(run.idleCores.backend !== undefined, "idle CPU measured");
+      for (const raw of [run.rawEtcd.get, run.rawEtcd.put]) {
+        assert.ok(raw.ops > 0, `${raw.name} ran at ${run.concurrency}`);
+        assert.equal(raw.errors, 0, `${raw.name} errors: ${JSON.stringify(raw.errorKinds)}`);
+      }
+      assert.deepEqual(
+        run.workloads.map((w) => w.name),
+        ["read-home-feed", "read-user-posts", "compose-post", "follow-unfollow", "login", "mixed-60-30-10"],
+      );
+      for (const w of run.workloads) {
+        assert.ok(w.ops > 0, `${w.name} ran at ${run.concurrency}`);
+        assert.equal(w.errors, 0, `${w.name} errors: ${JSON.stringify(w.errorKinds)}`);
+        assert.equal(typeof w.ratioToEtcd, "number", `${w.name} has a ratio to ${w.comparedWith}`);
+      }
     }
-    assert.equal(results.costGrowth.comparisons.length, 5);
-    for (const c of results.costGrowth.comparisons) {
+
+    const { visibility, comparisons, postsStored } = results.costGrowth;
+    for (const v of [visibility.few, visibility.many]) {
+      assert.ok(v && v.posts > 0 && v.ops === v.posts * v.sampledFollowers, "ack-to-visible sampled");
+      assert.equal(v.errors, 0, "every post became visible");
+      assert.equal(v.staleReads, 0, "no read after the ack missed the post");
+    }
+    assert.equal(typeof visibility.ratioP50, "number");
+    assert.equal(comparisons.length, 6);
+    for (const c of comparisons) {
       assert.equal(typeof c.ratio, "number", `${c.name} has a ratio`);
       assert.equal(c.base.errors + (c.grown?.errors ?? 0), 0, `${c.name} without errors`);
     }
-    assert.ok(results.costGrowth.postsStored.large! > results.costGrowth.postsStored.small);
+    assert.ok(postsStored.large! >= 400 && postsStored.large! > postsStored.small);
+
+    const { storage } = results;
+    assert.ok(storage.perPost && storage.perPost.keysPerFact > 0, "keys per post");
+    assert.ok(storage.perFollow && storage.perFollow.keysPerFact > 0, "keys per follow");
+    assert.equal(storage.etcd.length, 3);
+    for (const m of storage.etcd) assert.ok(m.rssMiB! > 0 && m.dbSizeMiB! > 0, `etcd ${m.endpoint} figures`);
+    assert.ok(
+      storage.backends.every((b) => b.heapUsedMiB! > 0),
+      "backend heap after GC",
+    );
+    assert.ok(
+      results.seeding.some((p) => p.name.endsWith("posts") && p.txnsPerSecond > 0),
+      "seeding rate",
+    );
+
+    assert.ok(
+      results.restart && results.restart.readyMs > 0 && results.restart.pid !== results.restart.killedPid,
+    );
+    assert.ok(results.restart.rssMiB! > 0, "restarted backend's RSS");
+
+    const [restartProfile, ...profiles] = results.profiles;
+    assert.match(restartProfile?.workload ?? "", /restart until SERVING/);
+    assert.ok(
+      restartProfile!.roles[0]!.areas.length > 0,
+      "the restarted backend was profiled from its start",
+    );
+    assert.deepEqual(
+      profiles.map((p) => p.workload),
+      ["read-home-feed", "compose-post"],
+    );
+    for (const p of profiles) {
+      assert.deepEqual(p.roles.map((r) => r.role).sort(), ["backend", "front-door", "web"]);
+      for (const r of p.roles) assert.ok(r.areas.length > 0, `${p.workload}: ${r.role} profiled`);
+    }
+
     const roles = new Set(results.processes.filter((p) => p.peakRssMiB !== undefined).map((p) => p.role));
-    assert.ok(roles.has("web") && roles.has("backend"), "peak RSS of web and backend processes");
+    assert.ok(roles.has("web") && roles.has("backend") && roles.has("etcd"), "peak RSS of every role");
+    assert.ok(bars(results).length > 10);
+    assert.match(formatResults(results), /\| read-home-feed/);
   });
 });

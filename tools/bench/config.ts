@@ -16,8 +16,16 @@ export interface BenchConfig {
   scryptLogN: number;
   seed: number;
   graph: GraphSize;
+  /** Seed txns in flight at once (every post is a txn of its own). */
+  seedConcurrency: number;
   load: LoadSettings;
+  /** Every workload (and raw etcd) runs once at each of these concurrencies, in this order. */
+  concurrencies: number[];
   costGrowth: CostGrowthSettings;
+  /** Kill one backend with SIGKILL at the large history and time its restart (started topology only). */
+  restart: boolean;
+  /** CPU-profile every Flock process during read-home-feed and compose-post (started topology only). */
+  profile: ProfileSettings;
   /** Print a progress line while a phase runs. */
   progress: boolean;
 }
@@ -37,12 +45,14 @@ export interface LoadSettings {
   warmupSeconds: number;
   /** Hard cap on the requests of one workload (a bound on every loop). */
   maxOpsPerWorkload: number;
+  /** Idle seconds before each concurrency's runs, to show what the system does on its own. */
+  idleSeconds: number;
 }
 
 export interface CostGrowthSettings {
   /** Posts stored at the "small" point (about 10 thousand). */
   smallPosts: number;
-  /** Posts stored at the "large" point (about 1 million); 0 skips that point. */
+  /** Posts stored at the "large" point (1 million by default); 0 skips that point. */
   largePosts: number;
   /** Accounts followed by the narrow and the wide reader. */
   narrowFollowing: number;
@@ -50,6 +60,8 @@ export interface CostGrowthSettings {
   /** Followers of the small and the big author. */
   fewFollowers: number;
   manyFollowers: number;
+  /** Followers whose home feed is read after each post to time ack-to-visible (same count for both authors). */
+  visibleFollowers: number;
   /** Sequential samples per measurement. */
   readSamples: number;
   composeSamples: number;
@@ -57,17 +69,19 @@ export interface CostGrowthSettings {
   sampleBudgetSeconds: number;
 }
 
+export interface ProfileSettings {
+  enabled: boolean;
+  concurrency: number;
+  /** Where the .cpuprofile files are kept (BENCH_CPU_PROF_DIR); unset: a temp dir removed afterwards. */
+  dir?: string;
+  /** Functions and areas listed per process. */
+  top: number;
+}
+
 type Env = Record<string, string | undefined>;
 
-/**
- * Below the issue's figures (20 posts per user, 1 million posts) on purpose: fan-out on
- * write makes every post one feed entry (two keys) per follower, so 2,000 users with 20
- * posts each are about 4.2 million keys, and etcd 3.4 keeps about 700 bytes of RAM per key
- * on each of the 3 members. On the shared 2-core, 24 GB machine that took minutes to seed
- * and would not leave room for 1 million posts as well. Raise both to measure the full size.
- */
-const DEFAULT_POSTS_PER_USER = 10;
-const DEFAULT_LARGE_POSTS = 250_000;
+/** Issue 12's large history; a post is one key, so etcd and the views hold it on this machine. */
+const DEFAULT_LARGE_POSTS = 1_000_000;
 
 export function loadBenchConfig(env: Env = process.env): BenchConfig {
   const target = text(env, "BENCH_TARGET");
@@ -78,6 +92,7 @@ export function loadBenchConfig(env: Env = process.env): BenchConfig {
   if (target !== undefined && (etcdEndpoints === undefined || etcdEndpoints.length === 0)) {
     throw new Error("BENCH_TARGET needs BENCH_ETCD_ENDPOINTS (the etcd client URLs of that deployment)");
   }
+  const concurrencies = intList(env, "BENCH_CONCURRENCY", [16, 64]);
   return {
     target,
     etcdEndpoints,
@@ -88,32 +103,51 @@ export function loadBenchConfig(env: Env = process.env): BenchConfig {
     graph: {
       users: int(env, "BENCH_USERS", 2000),
       meanFollowing: int(env, "BENCH_MEAN_FOLLOWING", 50),
-      postsPerUser: int(env, "BENCH_POSTS_PER_USER", DEFAULT_POSTS_PER_USER),
+      postsPerUser: int(env, "BENCH_POSTS_PER_USER", 10),
     },
+    seedConcurrency: Math.max(1, int(env, "BENCH_SEED_CONCURRENCY", 256)),
     load: {
-      concurrency: int(env, "BENCH_CONCURRENCY", 16),
+      concurrency: concurrencies[0]!,
       durationSeconds: num(env, "BENCH_DURATION", 10),
       warmupSeconds: num(env, "BENCH_WARMUP", 1),
       maxOpsPerWorkload: int(env, "BENCH_MAX_OPS", 1_000_000),
+      idleSeconds: num(env, "BENCH_IDLE", 5),
     },
+    concurrencies,
     costGrowth: {
       smallPosts: int(env, "BENCH_SMALL_POSTS", 10_000),
       largePosts: int(env, "BENCH_LARGE_POSTS", DEFAULT_LARGE_POSTS),
       narrowFollowing: int(env, "BENCH_NARROW_FOLLOWING", 10),
-      wideFollowing: int(env, "BENCH_WIDE_FOLLOWING", 1000),
+      wideFollowing: int(env, "BENCH_WIDE_FOLLOWING", 5000),
       fewFollowers: int(env, "BENCH_FEW_FOLLOWERS", 10),
       manyFollowers: int(env, "BENCH_MANY_FOLLOWERS", 10_000),
+      visibleFollowers: Math.max(1, int(env, "BENCH_VISIBLE_FOLLOWERS", 10)),
       readSamples: int(env, "BENCH_READ_SAMPLES", 100),
-      composeSamples: int(env, "BENCH_COMPOSE_SAMPLES", 10),
+      composeSamples: int(env, "BENCH_COMPOSE_SAMPLES", 20),
       sampleBudgetSeconds: num(env, "BENCH_SAMPLE_BUDGET", 30),
     },
-    progress: (text(env, "BENCH_PROGRESS") ?? "true") !== "false",
+    restart: bool(env, "BENCH_RESTART", true),
+    profile: {
+      enabled: bool(env, "BENCH_PROFILE", true),
+      concurrency: int(env, "BENCH_PROFILE_CONCURRENCY", 16),
+      dir: text(env, "BENCH_CPU_PROF_DIR"),
+      top: int(env, "BENCH_PROFILE_TOP", 8),
+    },
+    progress: bool(env, "BENCH_PROGRESS", true),
   };
 }
 
 function text(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value === undefined || value === "" ? undefined : value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (raw === "true" || raw === "1") return true;
+  if (raw === "false" || raw === "0") return false;
+  throw new Error(`${name} must be true or false, got "${raw}"`);
 }
 
 function num(env: Env, name: string, fallback: number): number {
@@ -128,4 +162,15 @@ function int(env: Env, name: string, fallback: number): number {
   const value = num(env, name, fallback);
   if (!Number.isInteger(value)) throw new Error(`${name} must be a whole number, got "${value}"`);
   return value;
+}
+
+/** "16,64": whole numbers ≥ 1, in the order given. */
+function intList(env: Env, name: string, fallback: number[]): number[] {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const values = raw.split(",").map((s) => Number(s.trim()));
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < 1)) {
+    throw new Error(`${name} must be whole numbers ≥ 1 separated by commas, got "${raw}"`);
+  }
+  return values;
 }

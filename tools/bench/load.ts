@@ -1,5 +1,6 @@
 import type { LoadSettings } from "./config.js";
 import type { Progress } from "./progress.js";
+import type { CpuPerOp } from "./rss.js";
 import { rng, type Rng } from "./random.js";
 import { Recorder, type LatencySummary } from "./stats.js";
 
@@ -19,6 +20,8 @@ export interface WorkloadResult extends LatencySummary {
   name: string;
   kind: "read" | "write";
   seconds: number;
+  /** CPU ms per operation by role, from /proc (see rss.ts cpuPerOp), when measured. */
+  cpuMsPerOp?: CpuPerOp;
 }
 
 /**

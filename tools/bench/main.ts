@@ -1,5 +1,6 @@
-// `npm run bench`: seeds a social graph and measures Flock beside raw etcd (see tools/bench/).
-// Starts the whole topology in a temp dir, or measures a running one (BENCH_TARGET).
+// `npm run bench`: seeds a social graph and a large history and measures Flock beside raw
+// etcd (see tools/bench/). Starts the whole topology in a temp dir, or measures a running one
+// (BENCH_TARGET).
 import { resolve } from "node:path";
 import { loadBenchConfig } from "./config.js";
 import { formatResults, writeResults } from "./report.js";
@@ -7,7 +8,6 @@ import { runBench } from "./run.js";
 
 const config = loadBenchConfig();
 const results = await runBench(config, {
-  cpuProfDir: process.env.BENCH_CPU_PROF_DIR ? resolve(process.env.BENCH_CPU_PROF_DIR) : undefined,
   processesFile: resolve(process.env.FLOCK_DATA_DIR ?? "data", "processes.json"),
 });
 await writeResults(config.resultsFile, results);

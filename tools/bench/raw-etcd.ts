@@ -5,7 +5,7 @@ import type { LoadSettings } from "./config.js";
 import { runClosedLoop, type WorkloadResult } from "./load.js";
 import type { Progress } from "./progress.js";
 import { randomInt } from "./random.js";
-import { prefixEnd } from "../../src/storage/etcd/keys.js";
+import { prefixEnd } from "../../src/storage/kv.js";
 
 /** Keys the raw gets and puts spread over; values about the size of a stored post. */
 const RAW_KEYS = 1000;
@@ -23,6 +23,7 @@ export async function measureRawEtcd(
   settings: LoadSettings,
   seed: number,
   progress: Progress,
+  measure: (run: () => Promise<WorkloadResult>) => Promise<WorkloadResult> = (run) => run(),
 ): Promise<{ get: WorkloadResult; put: WorkloadResult }> {
   const client = new Etcd3({ hosts: endpoints, faultHandling: { global: noop } });
   const prefix = `bench/raw/${tag}/`;
@@ -36,36 +37,40 @@ export async function measureRawEtcd(
       });
     }
     const value = randomBytes(RAW_VALUE_BYTES);
-    const get = await runClosedLoop(
-      {
-        name: "etcd-get",
-        kind: "read",
-        op: async (_w, random) => {
-          const answer = await client.kv.range({ key: key(randomInt(random, RAW_KEYS)) });
-          return answer.kvs.length === 1 ? undefined : "missing key";
+    const get = await measure(() =>
+      runClosedLoop(
+        {
+          name: "etcd-get",
+          kind: "read",
+          op: async (_w, random) => {
+            const answer = await client.kv.range({ key: key(randomInt(random, RAW_KEYS)) });
+            return answer.kvs.length === 1 ? undefined : "missing key";
+          },
         },
-      },
-      settings,
-      seed,
-      progress,
+        settings,
+        seed,
+        progress,
+      ),
     );
-    const put = await runClosedLoop(
-      {
-        name: "etcd-put",
-        kind: "write",
-        op: async (_w, random) => {
-          await client.kv.put({ key: key(randomInt(random, RAW_KEYS)), value });
-          return undefined;
+    const put = await measure(() =>
+      runClosedLoop(
+        {
+          name: "etcd-put",
+          kind: "write",
+          op: async (_w, random) => {
+            await client.kv.put({ key: key(randomInt(random, RAW_KEYS)), value });
+            return undefined;
+          },
         },
-      },
-      settings,
-      seed,
-      progress,
+        settings,
+        seed,
+        progress,
+      ),
     );
     return { get, put };
   } finally {
     await client.kv
-      .deleteRange({ key: Buffer.from(prefix), range_end: prefixEnd(prefix) })
+      .deleteRange({ key: Buffer.from(prefix), range_end: Buffer.from(prefixEnd(prefix)) })
       .catch(() => undefined);
     client.close();
   }

@@ -1,57 +1,63 @@
-import type { IRequestOp } from "etcd3";
-import { AccountRecord, PostRecord, SessionRecord } from "../../src/gen/flock/storage/v1/records.js";
+import {
+  AccountRecord,
+  CredentialRecord,
+  PostRecord,
+  SessionRecord,
+} from "../../src/gen/flock/storage/v1/records.js";
+import { postKeyFor } from "../../src/services/posts/facts.js";
 import { hashToken } from "../../src/services/accounts/tokens.js";
-import { putOp } from "../../src/storage/etcd/client.js";
-import type { KeyLayout } from "../../src/storage/etcd/keys.js";
+import { absent, put, type Compare, type Op } from "../../src/storage/kv.js";
+import type { Keys } from "../../src/storage/keys.js";
+
+/** One fact as the services write it: the ops of its transaction, and its compares. */
+export interface Fact {
+  success: Op[];
+  compare?: Compare[];
+}
 
 /**
- * The records a bulk seed writes, built exactly as the services write them: the keys from
- * KeyLayout, the values from the generated protobuf encoders (or the plain values the
- * graph and posts storages use). Seeding with these is the same data the API would have
- * written, minus the per-request work.
+ * The facts a seed writes, built exactly as the services write them (services/*\/facts.ts):
+ * keys from THE key layout (storage/keys.ts), values from the generated protobuf encoders.
+ * The seeder adds the writer's tick to every transaction, as FactWriter does.
  */
 export class SeedRecords {
-  constructor(readonly keys: KeyLayout) {}
+  constructor(readonly keys: Keys) {}
 
-  account(username: string, passwordHash: string, createdAtMs: number): IRequestOp[] {
-    const record = AccountRecord.encode({ username, passwordHash, createdAtMs }).finish();
-    return [putOp(this.keys.account(username), record)];
+  /** An account and its credentials (one txn in the accounts service). */
+  account(username: string, passwordHash: string, createdAtMs: number): Fact {
+    const account = AccountRecord.encode({
+      username,
+      passwordHash: "",
+      createdAtMs,
+      displayName: "",
+      bio: "",
+    }).finish();
+    return {
+      success: [
+        put(this.keys.account(username), account),
+        put(this.keys.credentials(username), CredentialRecord.encode({ passwordHash }).finish()),
+      ],
+    };
   }
 
-  /** A session as a login stores it: under the sha256 of the token, on a lease. */
-  session(
-    token: string,
-    username: string,
-    leaseId: string,
-    nowMs: number,
-    expiresAtMs: number,
-  ): IRequestOp[] {
+  /** A session as a login stores it: under the sha256 of the token, on a shared lease. */
+  session(token: string, username: string, lease: string, nowMs: number, expiresAtMs: number): Fact {
     const record = SessionRecord.encode({ username, createdAtMs: nowMs, expiresAtMs }).finish();
-    return [putOp(this.keys.session(hashToken(token)), record, { id: leaseId })];
+    return { success: [put(this.keys.session(hashToken(token)), record, lease)] };
   }
 
-  /** Both directions of a follow, as the graph storage writes them (followed-at ms, decimal). */
-  follow(follower: string, followee: string, atMs: number): IRequestOp[] {
-    const since = String(atMs);
-    return [
-      putOp(this.keys.following(follower, followee), since),
-      putOp(this.keys.follower(followee, follower), since),
-    ];
+  /** One key per follow. */
+  follow(follower: string, followee: string): Fact {
+    return { success: [put(this.keys.follow(follower, followee))] };
   }
 
-  /** A post and its entry in the author's timeline. */
-  post(post: PostRecord): IRequestOp[] {
-    return [
-      putOp(this.keys.post(post.id), PostRecord.encode(post).finish()),
-      putOp(this.keys.authorPost(post.author, post.id), ""),
-    ];
-  }
-
-  /** A post fanned out to one reader's feed, with the by-author index entry. */
-  feedEntry(reader: string, postId: string, author: string): IRequestOp[] {
-    return [
-      putOp(this.keys.feedEntry(reader, postId), author),
-      putOp(this.keys.feedEntryByAuthor(reader, author, postId), ""),
-    ];
+  /**
+   * A post: one key, created once (its id is the key's create revision, so a re-sent txn
+   * must not write it again). The key comes from the product's own postKeyFor.
+   */
+  post(author: string, requestId: string, text: string, createdAtMs: number): Fact {
+    const key = this.keys.post(postKeyFor(author, requestId));
+    const value = PostRecord.encode({ id: "", author, text, createdAtMs, inReplyTo: "" }).finish();
+    return { compare: [absent(key)], success: [put(key, value)] };
   }
 }

@@ -1,15 +1,37 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { GraphStats } from "./graph.js";
 import type { CostGrowthResults } from "./cost-growth.js";
+import type { GraphStats } from "./graph.js";
 import type { WorkloadResult } from "./load.js";
+import type { ProfileRun } from "./profile.js";
 import type { ProcessMemory } from "./rss.js";
+import type { SeedPhase } from "./seeder.js";
+import type { PerFact, StorageResults } from "./storage.js";
 import { ratio } from "./stats.js";
+import type { RestartTiming } from "./topology.js";
 
 export interface WorkloadRow extends WorkloadResult {
   /** ops/s over the fitting raw etcd figure: reads over gets, writes over puts. */
   ratioToEtcd?: number;
   comparedWith: "etcd-get" | "etcd-put";
+}
+
+/** Raw etcd and every workload at one concurrency. */
+export interface ConcurrencyRun {
+  concurrency: number;
+  /** Cores each role used while idle just before these runs (background work: compaction, GC, probes). */
+  idleCores: Record<string, number>;
+  rawEtcd: { get: WorkloadResult; put: WorkloadResult };
+  workloads: WorkloadRow[];
+}
+
+export interface RestartResults extends RestartTiming {
+  /** Posts stored when it restarted (its view loads them all). */
+  postsStored: number;
+  /** CPU seconds the new process used until it was ready. */
+  cpuSeconds?: number;
+  rssMiB?: number;
+  heapUsedMiB?: number;
 }
 
 /** Everything one run measured; written as JSON and printed as tables. */
@@ -19,12 +41,15 @@ export interface BenchResults {
   machine: { cpus: number; loadAverage: number[]; node: string };
   topology: "started" | "target";
   settings: Record<string, unknown>;
-  graph: GraphStats & { posts: number; feedEntries: number; keys: number; seconds: number };
-  rawEtcd: { get: WorkloadResult; put: WorkloadResult };
-  workloads: WorkloadRow[];
+  seeding: SeedPhase[];
+  graph: GraphStats & { posts: number; seconds: number };
+  runs: ConcurrencyRun[];
   costGrowth: CostGrowthResults;
+  storage: StorageResults;
+  restart?: RestartResults;
+  profiles: ProfileRun[];
   processes: ProcessMemory[];
-  /** CPU seconds the bench process itself used while the workloads ran. */
+  /** CPU seconds the bench process itself used while raw etcd and the workloads ran. */
   benchClientCpuSecondsUnderLoad: number;
   notes: string[];
 }
@@ -48,47 +73,190 @@ export async function writeResults(file: string, results: BenchResults): Promise
   await writeFile(file, JSON.stringify(results, null, 2) + "\n");
 }
 
-/** The console report: throughput table, cost-growth table, peak RSS. */
+const fmt = (n: number | undefined, digits = 1) => (n === undefined ? "—" : n.toFixed(digits));
+const int = (n: number | undefined) => (n === undefined ? "—" : Math.round(n).toLocaleString("en-US"));
+
+/** One bar of issue 12: what it asks, what this run measured, and whether that meets it. */
+interface Bar {
+  bar: string;
+  measured: string;
+  ok: boolean | undefined;
+}
+
+/** Issue 12's bars, checked against this run's figures. */
+export function bars(results: BenchResults): Bar[] {
+  const out: Bar[] = [];
+  const atLeast = (value: number | undefined, min: number) =>
+    value === undefined ? undefined : value >= min;
+  const atMost = (value: number | undefined, max: number) => (value === undefined ? undefined : value <= max);
+  for (const run of results.runs) {
+    const w = (name: string) => run.workloads.find((x) => x.name === name)?.ratioToEtcd;
+    for (const [name, min, of] of [
+      ["mixed-60-30-10", 1, "get"],
+      ["read-home-feed", 1, "get"],
+      ["compose-post", 0.5, "put"],
+      ["follow-unfollow", 0.5, "put"],
+    ] as const) {
+      out.push({
+        bar: `${name} ≥ ${min}× raw etcd ${of}/s, concurrency ${run.concurrency}`,
+        measured: `${fmt(w(name), 3)}×`,
+        ok: atLeast(w(name), min),
+      });
+    }
+  }
+  const v = results.costGrowth.visibility;
+  out.push({
+    bar: "ack-to-visible, 10,000 vs 10 followers ≤ 1.5 (p50 / p99)",
+    measured: `${fmt(v.ratioP50, 2)} / ${fmt(v.ratioP99, 2)}`,
+    ok: v.ratioP50 === undefined ? undefined : Math.max(v.ratioP50, v.ratioP99 ?? 0) <= 1.5,
+  });
+  const stale = (v.few?.staleReads ?? 0) + (v.many?.staleReads ?? 0);
+  out.push({
+    bar: "a read after the ack holds the post (stale reads = 0)",
+    measured: String(stale),
+    ok: v.few || v.many ? stale === 0 : undefined,
+  });
+  for (const c of results.costGrowth.comparisons) {
+    if (c.name.startsWith("ack-to-visible")) continue;
+    out.push({
+      bar: `${c.name}: ${c.base.label} → ${c.grown?.label ?? "—"} ≤ 1.5 (p50)`,
+      measured: fmt(c.ratio, 2),
+      ok: atMost(c.ratio, 1.5),
+    });
+  }
+  const s = results.storage;
+  out.push({
+    bar: "etcd keys per post ≤ 2",
+    measured: fmt(s.perPost?.keysPerFact, 3),
+    ok: atMost(s.perPost?.keysPerFact, 2),
+  });
+  out.push({
+    bar: "etcd keys per follow ≤ 2",
+    measured: fmt(s.perFollow?.keysPerFact, 3),
+    ok: atMost(s.perFollow?.keysPerFact, 2),
+  });
+  const r = results.restart;
+  out.push({
+    bar: `a backend restarted at ${int(r?.postsStored ?? s.postsStored)} posts is ready within 15 s`,
+    measured: r ? `${fmt(r.readyMs / 1000, 1)} s` : "not measured",
+    ok: r ? r.readyMs <= 15_000 : undefined,
+  });
+  return out;
+}
+
+/** The console report: markdown tables (bars, throughput per concurrency, cost growth, storage, restart, profiles, memory). */
 export function formatResults(results: BenchResults): string {
   const lines: string[] = [];
-  const fmt = (n: number | undefined, digits = 1) => (n === undefined ? "—" : n.toFixed(digits));
+  const section = (title: string) => lines.push("", `### ${title}`, "");
   lines.push(
     `Flock bench — ${results.machine.cpus} CPUs, load ${results.machine.loadAverage.map((l) => l.toFixed(1)).join(" ")}, ` +
-      `concurrency ${String(results.settings.concurrency)}, ${String(results.settings.durationSeconds)} s per workload`,
+      `concurrency ${results.runs.map((r) => r.concurrency).join(" and ")}, ${String(results.settings.durationSeconds)} s per workload, ` +
+      `${int(results.storage.postsStored)} posts stored`,
   );
   lines.push(
-    `graph: ${results.graph.users} users, ${results.graph.follows} follows (mean ${results.graph.meanFollowing}), ` +
-      `${results.graph.posts} posts, ${results.graph.feedEntries} feed entries; most followed: ` +
-      results.graph.mostFollowed.map((m) => `${m.followers}`).join(", "),
+    `graph: ${int(results.graph.users)} users, ${int(results.graph.follows)} follows (mean ${results.graph.meanFollowing}), ` +
+      `${int(results.graph.posts)} posts; most followed: ${results.graph.mostFollowed.map((m) => `${m.followers}`).join(", ")}`,
   );
-  lines.push("");
+
+  section("Bars (issue 12)");
   lines.push(
     table(
-      ["operation", "ops/s", "p50 ms", "p90 ms", "p99 ms", "errors", "ratio to raw etcd"],
-      [
-        ...[results.rawEtcd.get, results.rawEtcd.put].map((r) => [
-          r.name,
-          fmt(r.opsPerSecond),
-          fmt(r.p50, 2),
-          fmt(r.p90, 2),
-          fmt(r.p99, 2),
-          String(r.errors),
-          "1 (floor)",
-        ]),
-        ...results.workloads.map((w) => [
-          w.name,
-          fmt(w.opsPerSecond),
-          fmt(w.p50, 2),
-          fmt(w.p90, 2),
-          fmt(w.p99, 2),
-          String(w.errors),
-          `${fmt(w.ratioToEtcd, 3)} of ${w.comparedWith}`,
-        ]),
-      ],
+      ["bar", "measured", "met"],
+      bars(results).map((b) => [b.bar, b.measured, b.ok === undefined ? "—" : b.ok ? "yes" : "**no**"]),
     ),
   );
-  lines.push("");
-  lines.push("Cost growth (one request at a time; ratio = grown p50 / base p50, target ≤ 1.5)");
+
+  for (const run of results.runs) {
+    section(
+      `Throughput at concurrency ${run.concurrency} (closed loop through the front door; raw etcd in the same run)`,
+    );
+    lines.push(
+      table(
+        ["operation", "ops/s", "p50 ms", "p90 ms", "p99 ms", "errors", "ratio to raw etcd"],
+        [
+          ...[run.rawEtcd.get, run.rawEtcd.put].map((r) => [
+            r.name,
+            fmt(r.opsPerSecond),
+            fmt(r.p50, 2),
+            fmt(r.p90, 2),
+            fmt(r.p99, 2),
+            errors(r),
+            "1 (floor)",
+          ]),
+          ...run.workloads.map((w) => [
+            w.name,
+            fmt(w.opsPerSecond),
+            fmt(w.p50, 2),
+            fmt(w.p90, 2),
+            fmt(w.p99, 2),
+            errors(w),
+            `${fmt(w.ratioToEtcd, 3)} of ${w.comparedWith}`,
+          ]),
+        ],
+      ),
+    );
+  }
+
+  const roles = ["front-door", "web", "backend", "etcd", "bench client", "total"];
+  for (const run of results.runs) {
+    section(
+      `CPU per operation at concurrency ${run.concurrency} (ms, from /proc; replicas of a role summed)`,
+    );
+    lines.push(
+      table(
+        ["operation", ...roles],
+        [
+          ["idle before (cores, not ms)", ...roles.map((role) => fmt(run.idleCores[role], 3))],
+          ...[run.rawEtcd.get, run.rawEtcd.put, ...run.workloads].map((w) => [
+            w.name,
+            ...roles.map((role) => fmt(w.cpuMsPerOp?.[role], 3)),
+          ]),
+        ],
+      ),
+    );
+  }
+
+  section(
+    "Ack-to-visible by follower count (post sent → a follower's home feed read through the front door holds it)",
+  );
+  const v = results.costGrowth.visibility;
+  lines.push(
+    table(
+      [
+        "author",
+        "followers read",
+        "posts",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "reads per follower",
+        "stale reads",
+        "errors",
+      ],
+      [v.few, v.many].flatMap((x) =>
+        x
+          ? [
+              [
+                x.label,
+                String(x.sampledFollowers),
+                String(x.posts),
+                fmt(x.p50),
+                fmt(x.p90),
+                fmt(x.p99),
+                fmt(x.max),
+                fmt(x.meanReads, 2),
+                String(x.staleReads),
+                String(x.errors),
+              ],
+            ]
+          : [],
+      ),
+    ),
+  );
+  lines.push("", `ratio many/few: p50 ${fmt(v.ratioP50, 2)}, p99 ${fmt(v.ratioP99, 2)} (bar ≤ 1.5)`);
+
+  section("Cost growth (one request at a time; ratio = grown / base, bar ≤ 1.5)");
   lines.push(
     table(
       ["measure", "base", "p50/p99 ms", "grown", "p50/p99 ms", "ratio p50", "ratio p99", "errors"],
@@ -104,30 +272,188 @@ export function formatResults(results: BenchResults): string {
       ]),
     ),
   );
-  lines.push("");
-  lines.push("Peak RSS (VmHWM), and CPU seconds each process used while raw etcd and the workloads ran");
+
+  const seedRoles = ["etcd", "backend", "bench client", "total"];
+  section("Seeding (straight into etcd through the Kv seam, every txn with its writer's tick)");
   lines.push(
     table(
-      ["process", "pid", "peak MiB", "now MiB", "CPU s under load"],
+      ["phase", "facts", "txns", "seconds", "txns/s", "facts/s", ...seedRoles.map((r) => `${r} CPU ms/txn`)],
+      results.seeding.map((p) => [
+        p.name,
+        int(p.facts),
+        int(p.txns),
+        fmt(p.seconds),
+        int(p.txnsPerSecond),
+        int(p.factsPerSecond),
+        ...seedRoles.map((r) => fmt(p.cpuMsPerTxn?.[r], 3)),
+      ]),
+    ),
+  );
+
+  const s = results.storage;
+  section(`Storage cost (${int(s.postsStored)} posts, ${int(s.keysStored)} keys stored)`);
+  lines.push(
+    table(
+      ["per", "facts", "etcd keys each", "etcd revisions each", ...backendColumns(s)],
+      [s.perPost, s.perFollow].flatMap((f) => (f ? [perFactRow(f, s)] : [])),
+    ),
+  );
+  lines.push(
+    "",
+    "backend heap = V8 heap in use after a full GC; RSS = VmRSS; both as the difference over the phase, per fact",
+  );
+  lines.push("");
+  lines.push(
+    table(
+      ["etcd member", "RSS MiB", "peak RSS MiB", "db MiB", "db in use MiB", "before (layout v1)"],
+      s.etcd.map((m) => [
+        m.name ?? m.endpoint,
+        fmt(m.rssMiB),
+        fmt(m.peakRssMiB),
+        fmt(m.dbSizeMiB),
+        fmt(m.dbInUseMiB),
+        s.reference,
+      ]),
+    ),
+  );
+  lines.push("");
+  lines.push(
+    table(
+      [
+        "backend",
+        "RSS MiB",
+        "heap in use after GC MiB",
+        "RSS bytes per post stored",
+        "heap bytes per post stored",
+      ],
+      s.backends.map((b) => [
+        b.name,
+        fmt(b.rssMiB),
+        fmt(b.heapUsedMiB),
+        s.postsStored > 0 && b.rssMiB !== undefined ? int((b.rssMiB * 1048576) / s.postsStored) : "—",
+        s.postsStored > 0 && b.heapUsedMiB !== undefined
+          ? int((b.heapUsedMiB * 1048576) / s.postsStored)
+          : "—",
+      ]),
+    ),
+  );
+
+  section("Restart (SIGKILL one backend at the large history, start it again)");
+  const r = results.restart;
+  lines.push(
+    r
+      ? table(
+          [
+            "backend",
+            "posts stored",
+            "listening after",
+            "ready (SERVING) after",
+            "CPU s until ready",
+            "RSS MiB",
+            "heap after GC MiB",
+            "bar",
+          ],
+          [
+            [
+              `${r.name} (pid ${r.killedPid} → ${r.pid})`,
+              int(r.postsStored),
+              `${fmt(r.listeningMs / 1000, 2)} s`,
+              `${fmt(r.readyMs / 1000, 2)} s`,
+              fmt(r.cpuSeconds),
+              fmt(r.rssMiB),
+              fmt(r.heapUsedMiB),
+              "≤ 15 s",
+            ],
+          ],
+        )
+      : "not measured (BENCH_RESTART=false, or a target deployment)",
+  );
+
+  if (results.profiles.length > 0) {
+    section("CPU profiles (V8 sampling profiler in every Flock process; shares of busy samples, self time)");
+    for (const p of results.profiles) {
+      lines.push(
+        p.concurrency > 0
+          ? `**${p.workload}** at concurrency ${p.concurrency}: ${fmt(p.opsPerSecond)} ops/s while profiled`
+          : `**${p.workload}** (profiled from the process's first line; "CPU ms per op" is the whole restart)`,
+        "",
+      );
+      lines.push(
+        table(
+          ["process", "CPU ms per op", "top areas", "top functions (self)"],
+          p.roles.map((role) => [
+            `${role.role} ×${role.processes}`,
+            fmt(role.cpuMsPerOp, 3),
+            role.areas.map((a) => `${a.name} ${fmt(a.percent)}%`).join("; "),
+            role.functions
+              .slice(0, 5)
+              .map((f) => `${f.name.replace(/ \S*\/(?=[^/]+:\d+$)/, " ")} ${fmt(f.percent)}%`)
+              .join("; "),
+          ]),
+        ),
+      );
+      if (p.files.length > 0) lines.push("", `profiles: ${p.files.join(" ")}`);
+      lines.push("");
+    }
+  }
+
+  section(
+    "Processes: peak RSS (VmHWM), RSS now, live heap after GC, CPU seconds while raw etcd and the workloads ran",
+  );
+  lines.push(
+    table(
+      ["process", "pid", "peak MiB", "now MiB", "heap MiB", "CPU s under load"],
       [
         ...results.processes.map((p) => [
           p.name,
           String(p.pid),
           fmt(p.peakRssMiB),
           fmt(p.rssMiB),
+          fmt(p.heapUsedMiB),
           fmt(p.cpuSecondsUnderLoad),
         ]),
-        ["bench client", "", "", "", fmt(results.benchClientCpuSecondsUnderLoad)],
+        ["bench client", "", "", "", "", fmt(results.benchClientCpuSecondsUnderLoad)],
       ],
     ),
   );
+  lines.push("");
   for (const note of results.notes) lines.push(`note: ${note}`);
   return lines.join("\n");
 }
 
+function errors(r: WorkloadResult): string {
+  if (r.errors === 0) return "0";
+  const kinds = Object.entries(r.errorKinds)
+    .map(([kind, n]) => `${n} ${kind}`)
+    .join(", ");
+  return `${r.errors} (${kinds})`;
+}
+
+function backendColumns(s: StorageResults): string[] {
+  const names = (s.perPost ?? s.perFollow)?.backends.map((b) => b.name) ?? [];
+  return names.flatMap((n) => [`${n} heap bytes each`, `${n} RSS bytes each`]);
+}
+
+function perFactRow(f: PerFact, s: StorageResults): string[] {
+  const names = (s.perPost ?? s.perFollow)?.backends.map((b) => b.name) ?? [];
+  return [
+    f.what,
+    int(f.facts),
+    fmt(f.keysPerFact, 3),
+    fmt(f.revisionsPerFact, 3),
+    ...names.flatMap((n) => {
+      const b = f.backends.find((x) => x.name === n);
+      return [int(b?.heapBytesPerFact), int(b?.rssBytesPerFact)];
+    }),
+  ];
+}
+
+/** A markdown table, padded so it also reads well in a terminal. */
 function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const cell = (c: string) => c.replace(/\|/g, "\\|");
+  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => cell(r[i] ?? "").length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+    `| ${cells.map((c, i) => (i === 0 ? cell(c).padEnd(widths[i]!) : cell(c).padStart(widths[i]!))).join(" | ")} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? ` ${"-".repeat(w)} ` : ` ${"-".repeat(w - 1)}: `)).join("|")}|`;
+  return [line(header), rule, ...rows.map(line)].join("\n");
 }

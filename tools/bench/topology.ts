@@ -1,14 +1,26 @@
 import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePorts, startEtcdCluster, type EtcdCluster } from "../../src/launcher/etcd-cluster.js";
 import { Stack } from "../../src/launcher/stack.js";
+import { HookClient } from "./hook-client.js";
 
 export interface BenchProcess {
   role: string;
   name: string;
   pid: number;
+}
+
+/** How long a backend took to come back after a SIGKILL. */
+export interface RestartTiming {
+  name: string;
+  killedPid: number;
+  pid: number;
+  /** From spawning the new process until its gRPC health said SERVING (view loaded, store answering). */
+  readyMs: number;
+  /** From spawning until its gRPC port accepted connections (before the view is loaded). */
+  listeningMs: number;
 }
 
 /** The Flock under test: where to send requests, its etcd, and its processes (by pid). */
@@ -18,24 +30,29 @@ export interface Topology {
   /** "started": this run started it in a temp dir; "target": a running deployment. */
   kind: "started" | "target";
   processes(): BenchProcess[];
+  /** The in-process hook of each started Flock process (heap after GC, CPU profiles); none for a target. */
+  hooks?: HookClient;
+  /** SIGKILLs the backend (by its pid), starts it again and times it until it is ready. */
+  restartBackend?(name: string, timeoutMs: number, profileFile?: string): Promise<RestartTiming>;
   stop(): Promise<void>;
 }
 
 export interface StartOptions {
   scryptLogN: number;
-  /** When set, every Flock process writes a V8 CPU profile there on exit (see cpu-profile-hook.ts). */
-  cpuProfDir?: string;
   webReplicas?: number;
   backendReplicas?: number;
 }
 
 /**
  * The full topology of `npm start` (3 etcd members, backends, web replicas, front door) on
- * free loopback ports in a temp dir that is removed afterwards. Whatever was started is
- * stopped again if starting fails half way.
+ * free loopback ports in a temp dir that is removed afterwards. Every Flock process preloads
+ * process-hook.ts (heap figures and CPU profiles on the bench's request). Whatever was started
+ * is stopped again if starting fails half way.
  */
 export async function startTopology(options: StartOptions): Promise<Topology> {
   const dir = await mkdtemp(join(tmpdir(), "flock-bench-"));
+  const hookDir = join(dir, "hooks");
+  await mkdir(hookDir);
   const webs = options.webReplicas ?? 2;
   const backends = options.backendReplicas ?? 2;
   let etcd: EtcdCluster | undefined;
@@ -54,11 +71,13 @@ export async function startTopology(options: StartOptions): Promise<Topology> {
   try {
     etcd = await startEtcdCluster({ dataDir: join(dir, "etcd") });
     const ports = await freePorts(1 + webs + backends);
-    const env: NodeJS.ProcessEnv = { SCRYPT_LOG_N: String(options.scryptLogN), LOG_LEVEL: "warn" };
-    if (options.cpuProfDir) {
-      env.BENCH_CPU_PROF_DIR = options.cpuProfDir;
-      env.NODE_OPTIONS = `--import=${new URL("./cpu-profile-hook.js", import.meta.url).href}`;
-    }
+    const hook = new URL("./process-hook.js", import.meta.url).href;
+    const env: NodeJS.ProcessEnv = {
+      SCRYPT_LOG_N: String(options.scryptLogN),
+      LOG_LEVEL: "warn",
+      BENCH_HOOK_DIR: hookDir,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${hook}`.trim(),
+    };
     stack = new Stack({
       storage: "etcd",
       dataDir: dir,
@@ -74,6 +93,7 @@ export async function startTopology(options: StartOptions): Promise<Topology> {
     throw err;
   }
   const [cluster, flock] = [etcd, stack];
+  const pidOf = (name: string) => flock.processes().find((p) => p.name === name)?.pid;
   return {
     frontUrl: flock.frontUrl,
     etcdEndpoints: cluster.endpoints,
@@ -84,13 +104,39 @@ export async function startTopology(options: StartOptions): Promise<Topology> {
         m.pid === undefined ? [] : [{ role: "etcd", name: m.name, pid: m.pid }],
       ),
     ],
+    hooks: new HookClient(hookDir),
+    restartBackend: async (name, timeoutMs, profileFile) => {
+      const killedPid = pidOf(name);
+      if (killedPid === undefined) throw new Error(`${name} is not running`);
+      await flock.killProcess(name);
+      const flag = join(hookDir, "profile-startup");
+      if (profileFile) await writeFile(flag, "");
+      const spawned = performance.now();
+      try {
+        await flock.startProcess(name);
+      } finally {
+        if (profileFile) await rm(flag, { force: true });
+      }
+      const listeningMs = performance.now() - spawned;
+      await flock.waitReady(name, timeoutMs);
+      const readyMs = performance.now() - spawned;
+      if (profileFile) await new HookClient(hookDir).profileStop(pidOf(name)!, profileFile);
+      return {
+        name,
+        killedPid,
+        pid: pidOf(name)!,
+        readyMs: Math.round(readyMs),
+        listeningMs: Math.round(listeningMs),
+      };
+    },
     stop,
   };
 }
 
 /**
  * A deployment that is already running. Its processes are read from `processesFile`
- * (what `npm start` writes) when that exists, for the peak-RSS report; nothing is stopped.
+ * (what `npm start` writes) when that exists, for the RSS report; nothing is stopped,
+ * restarted or profiled.
  */
 export function targetTopology(frontUrl: string, etcdEndpoints: string[], processesFile: string): Topology {
   return {
