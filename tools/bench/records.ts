@@ -5,6 +5,7 @@ import {
   SessionRecord,
 } from "../../src/gen/flock/storage/v1/records.js";
 import { postKeyFor } from "../../src/services/posts/facts.js";
+import { parseTags } from "../../src/services/posts/text.js";
 import { hashToken } from "../../src/services/accounts/tokens.js";
 import { absent, put, type Compare, type Op } from "../../src/storage/kv.js";
 import type { Keys } from "../../src/storage/keys.js";
@@ -48,7 +49,7 @@ export class SeedRecords {
 
   /** One key per follow. */
   follow(follower: string, followee: string): Fact {
-    return { success: [put(this.keys.follow(follower, followee))] };
+    return { success: [put(this.keys.follow(follower, followee), String(Date.now()))] };
   }
 
   /**
@@ -57,7 +58,17 @@ export class SeedRecords {
    */
   post(author: string, requestId: string, text: string, createdAtMs: number): Fact {
     const key = this.keys.post(postKeyFor(author, requestId));
-    const value = PostRecord.encode({ id: "", author, text, createdAtMs, inReplyTo: "" }).finish();
+    const value = PostRecord.encode({
+      id: "",
+      author,
+      text,
+      createdAtMs,
+      inReplyTo: "",
+      inReplyToAuthor: "",
+      mentions: [],
+      tags: parseTags(text),
+      editedAtMs: 0,
+    }).finish();
     return { compare: [absent(key)], success: [put(key, value)] };
   }
 }
