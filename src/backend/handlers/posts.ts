@@ -8,7 +8,13 @@ import { unary } from "./unary.js";
 export function postsGrpcHandlers(service: PostsService, log: Logger): PostsServiceServer {
   return {
     createPost: unary(log, "CreatePost", async (req, call) =>
-      service.createPost(bearerToken(call.metadata), req.text, req.idempotencyKey, req.requestId, req.inReplyTo),
+      service.createPost(
+        bearerToken(call.metadata),
+        req.text,
+        req.idempotencyKey,
+        req.requestId,
+        req.inReplyTo,
+      ),
     ),
     getPost: unary(log, "GetPost", async (req, call) => service.getPost(bearerToken(call.metadata), req.id)),
     getThread: unary(log, "GetThread", async (req, call) =>
@@ -17,7 +23,9 @@ export function postsGrpcHandlers(service: PostsService, log: Logger): PostsServ
     deletePost: unary(log, "DeletePost", async (req, call) => ({
       post: await service.deletePost(bearerToken(call.metadata), req.id),
     })),
-    like: unary(log, "Like", async (req, call) => ({ post: await service.like(bearerToken(call.metadata), req.id) })),
+    like: unary(log, "Like", async (req, call) => ({
+      post: await service.like(bearerToken(call.metadata), req.id),
+    })),
     unlike: unary(log, "Unlike", async (req, call) => ({
       post: await service.unlike(bearerToken(call.metadata), req.id),
     })),
@@ -30,19 +38,28 @@ export function postsGrpcHandlers(service: PostsService, log: Logger): PostsServ
     listLikes: unary(log, "ListLikes", async (req) => service.listLikes(req.id, req.limit, req.cursor)),
     listReposts: unary(log, "ListReposts", async (req) => service.listReposts(req.id, req.limit, req.cursor)),
     getFeed: unary(log, "GetFeed", async (req, call) =>
-      service.getFeed(bearerToken(call.metadata), req.limit, req.cursor),
+      service.getFeed(bearerToken(call.metadata), req.limit, req.cursor, req.afterId ?? ""),
     ),
     listUserPosts: unary(log, "ListUserPosts", async (req, call) =>
-      service.listUserPosts(bearerToken(call.metadata), req.username, req.limit, req.cursor),
+      service.listUserPosts(
+        bearerToken(call.metadata),
+        req.username,
+        req.limit,
+        req.cursor,
+        req.afterId ?? "",
+      ),
     ),
     countUserPosts: unary(log, "CountUserPosts", async (req) => ({
       count: await service.countUserPosts(req.username),
     })),
     listTagPosts: unary(log, "ListTagPosts", async (req, call) =>
-      service.listTagPosts(bearerToken(call.metadata), req.tag, req.limit, req.cursor),
+      service.listTagPosts(bearerToken(call.metadata), req.tag, req.limit, req.cursor, req.afterId ?? ""),
     ),
     searchPosts: unary(log, "SearchPosts", async (req, call) =>
       service.searchPosts(bearerToken(call.metadata), req.query, req.limit, req.cursor),
     ),
+    getProfiles: unary(log, "GetProfiles", async (req) => ({
+      profiles: await service.getProfiles(req.usernames, req.ids),
+    })),
   };
 }

@@ -86,10 +86,28 @@ export class NotificationsView implements Projection {
     return () => this.listeners.delete(listener);
   }
 
-  /** `user`'s visible notifications, newest first, with ids below `before`. */
-  list(user: string, before: number | undefined, limit: number, kinds?: ReadonlySet<NotificationKind>): NotificationSlice {
+  /**
+   * `user`'s visible notifications, newest first, with ids below `before`; with `after`, the
+   * `limit` oldest above it (answered newest first: Mastodon's min_id).
+   */
+  list(
+    user: string,
+    before: number | undefined,
+    limit: number,
+    kinds?: ReadonlySet<NotificationKind>,
+    after?: number,
+  ): NotificationSlice {
     const all = this.byUser.get(user) ?? [];
     const entries: NotificationEntry[] = [];
+    if (after !== undefined) {
+      for (let i = lowerBound(all, after + 1); i < all.length && all[i]!.id < (before ?? Infinity); i++) {
+        const entry = all[i]!;
+        if (!this.visible(entry) || (kinds && !kinds.has(entry.kind))) continue;
+        if (entries.length === limit) return { entries: entries.reverse(), more: true };
+        entries.push(entry);
+      }
+      return { entries: entries.reverse(), more: false };
+    }
     let i = (before === undefined ? all.length : lowerBound(all, before)) - 1;
     for (; i >= 0; i--) {
       const entry = all[i]!;
@@ -138,7 +156,10 @@ export class NotificationsView implements Projection {
   digest(): unknown {
     const users = [...this.byUser.keys()].sort();
     return {
-      notifications: users.map((u) => [u, this.byUser.get(u)!.map((n) => `${n.id}:${n.kind}:${n.from}:${n.postId}`)]),
+      notifications: users.map((u) => [
+        u,
+        this.byUser.get(u)!.map((n) => `${n.id}:${n.kind}:${n.from}:${n.postId}`),
+      ]),
       read: [...this.readMarks].sort(),
       cleared: [...this.clearMarks].sort(),
       dismissed: [...this.dismissed].map(([u, ids]) => [u, [...ids].sort((a, b) => a - b)]).sort(),

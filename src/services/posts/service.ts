@@ -1,14 +1,13 @@
 import type { FeedItem, Post, Thread } from "../../gen/flock/posts/v1/posts.js";
 import { systemClock, type Clock } from "../../shared/clock.js";
 import { decodeCursor, encodeCursor } from "../../shared/cursor.js";
+import { alreadyExists, invalid, notFound, permissionDenied, unauthenticated } from "../../shared/errors.js";
 import {
-  alreadyExists,
-  invalid,
-  notFound,
-  permissionDenied,
-  unauthenticated,
-} from "../../shared/errors.js";
-import { normalizeLimit, normalizePostText, normalizeUsername } from "../../shared/validation.js";
+  isValidUsername,
+  normalizeLimit,
+  normalizePostText,
+  normalizeUsername,
+} from "../../shared/validation.js";
 import type { Keys } from "../../storage/keys.js";
 import type { Freshness } from "../../storage/watch-cache.js";
 import type { AccountsView } from "../accounts/view.js";
@@ -41,6 +40,20 @@ const POST_ID = /^[1-9][0-9]{0,15}$/;
 /** Ancestors a thread shows at most (a longer chain is cut at the top). */
 const MAX_ANCESTORS = 40;
 const MAX_QUERY_LENGTH = 200;
+/** Accounts one GetProfiles call may ask for. */
+const MAX_PROFILES = 200;
+
+export interface Profile {
+  username: string;
+  id: string;
+  createdAtMs: number;
+  displayName: string;
+  bio: string;
+  followers: number;
+  following: number;
+  posts: number;
+  lastPostAtMs: number;
+}
 
 /**
  * Posts, feeds, threads and reactions. Each change is one fact; every backend's view derives
@@ -68,7 +81,7 @@ export class PostsService {
     requestId = "",
     rawInReplyTo = "",
   ): Promise<Post> {
-    const viewer = await this.auth.authenticateForWrite(token);
+    const viewer = await this.auth.authenticateForWrite(token, "write:statuses");
     const text = normalizePostText(rawText);
     if (idempotencyKey !== "" && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw invalid("idempotency key must be 1–64 characters of A–Z, a–z, 0–9, _ and -");
@@ -109,16 +122,22 @@ export class PostsService {
     return (await this.present.posts([post], viewer))[0]!;
   }
 
-  async getThread(token: string, rawId: string, rawLimit: number | undefined, cursor: string | undefined): Promise<Thread> {
+  async getThread(
+    token: string,
+    rawId: string,
+    rawLimit: number | undefined,
+    cursor: string | undefined,
+  ): Promise<Thread> {
     const id = parsePostId(rawId);
     const limit = normalizeLimit(rawLimit);
     const after = decodePostCursor(cursor);
     const viewer = await this.readerOf(token);
     const post = this.visiblePost(id, viewer);
     const ancestors: (PostEntry | number)[] = [];
-    for (let up = post.inReplyTo; up !== 0 && ancestors.length < MAX_ANCESTORS; ) {
+    for (let up = post.inReplyTo; up !== 0 && ancestors.length < MAX_ANCESTORS;) {
       const parent = this.view.anyPost(up);
-      const shown = parent && !parent.deleted && !(viewer !== "" && this.graph.eitherBlocks(viewer, parent.author));
+      const shown =
+        parent && !parent.deleted && !(viewer !== "" && this.graph.eitherBlocks(viewer, parent.author));
       ancestors.unshift(shown ? parent : up);
       // A deleted (or hidden) ancestor ends the chain: what was above it is not its to show.
       up = shown ? parent.inReplyTo : 0;
@@ -132,7 +151,9 @@ export class PostsService {
     ]);
     const byId = new Map(presentedAncestors.map((p) => [p.id, p]));
     return {
-      ancestors: ancestors.map((a) => (typeof a === "number" ? this.present.placeholder(a) : byId.get(String(a.id))!)),
+      ancestors: ancestors.map((a) =>
+        typeof a === "number" ? this.present.placeholder(a) : byId.get(String(a.id))!,
+      ),
       post: presentedPost!,
       replies: presentedReplies,
       nextCursor: cursorAfter(replies),
@@ -142,7 +163,7 @@ export class PostsService {
   /** Deletes the caller's own post; answers it as it was. */
   async deletePost(token: string, rawId: string): Promise<Post> {
     const id = parsePostId(rawId);
-    const viewer = await this.auth.authenticate(token);
+    const viewer = await this.auth.authenticate(token, "write:statuses");
     const post = this.view.post(id);
     if (!post) throw notFound(`no post ${id}`);
     if (post.author !== viewer.username) throw permissionDenied("you can only delete your own posts");
@@ -152,34 +173,60 @@ export class PostsService {
   }
 
   like(token: string, rawId: string): Promise<Post> {
-    return this.react(token, rawId, (post, user) => this.keys.like(post, user), true);
+    return this.react(token, rawId, (post, user) => this.keys.like(post, user), true, "write:favourites");
   }
 
   unlike(token: string, rawId: string): Promise<Post> {
-    return this.react(token, rawId, (post, user) => this.keys.like(post, user), false);
+    return this.react(token, rawId, (post, user) => this.keys.like(post, user), false, "write:favourites");
   }
 
   repost(token: string, rawId: string): Promise<Post> {
-    return this.react(token, rawId, (post, user) => this.keys.repost(post, user), true);
+    return this.react(token, rawId, (post, user) => this.keys.repost(post, user), true, "write:statuses");
   }
 
   unrepost(token: string, rawId: string): Promise<Post> {
-    return this.react(token, rawId, (post, user) => this.keys.repost(post, user), false);
+    return this.react(token, rawId, (post, user) => this.keys.repost(post, user), false, "write:statuses");
   }
 
-  async listLikes(rawId: string, rawLimit: number | undefined, cursor: string | undefined): Promise<NamePage> {
-    return this.reactions(rawId, rawLimit, cursor, (id, before, limit) => this.view.likers(id, before, limit));
+  async listLikes(
+    rawId: string,
+    rawLimit: number | undefined,
+    cursor: string | undefined,
+  ): Promise<NamePage> {
+    return this.reactions(rawId, rawLimit, cursor, (id, before, limit) =>
+      this.view.likers(id, before, limit),
+    );
   }
 
-  async listReposts(rawId: string, rawLimit: number | undefined, cursor: string | undefined): Promise<NamePage> {
-    return this.reactions(rawId, rawLimit, cursor, (id, before, limit) => this.view.reposters(id, before, limit));
+  async listReposts(
+    rawId: string,
+    rawLimit: number | undefined,
+    cursor: string | undefined,
+  ): Promise<NamePage> {
+    return this.reactions(rawId, rawLimit, cursor, (id, before, limit) =>
+      this.view.reposters(id, before, limit),
+    );
   }
 
-  async getFeed(token: string, rawLimit: number | undefined, cursor: string | undefined): Promise<FeedPage> {
+  /**
+   * A page of the caller's home feed: newest first below the cursor, or (with `afterId`, for
+   * Mastodon's min_id) the `limit` oldest entries above that id, still answered newest first.
+   */
+  async getFeed(
+    token: string,
+    rawLimit: number | undefined,
+    cursor: string | undefined,
+    rawAfterId = "",
+  ): Promise<FeedPage> {
     const limit = normalizeLimit(rawLimit);
     const before = decodePostCursor(cursor);
-    const viewer = (await this.auth.authenticate(token)).username;
-    return { ...(await this.page(this.view.feed(viewer, before, limit), viewer)), viewer };
+    const after = parseAfterId(rawAfterId);
+    const viewer = (await this.auth.authenticate(token, "read:statuses")).username;
+    const slice =
+      after === undefined
+        ? this.view.feed(viewer, before, limit)
+        : this.view.feedAfter(viewer, after, before, limit);
+    return { ...(await this.page(slice, viewer, after !== undefined)), viewer };
   }
 
   async listUserPosts(
@@ -187,12 +234,18 @@ export class PostsService {
     rawUser: unknown,
     rawLimit: number | undefined,
     cursor: string | undefined,
+    rawAfterId = "",
   ): Promise<PostPage> {
     const author = normalizeUsername(rawUser);
     const limit = normalizeLimit(rawLimit);
     const before = decodePostCursor(cursor);
+    const after = parseAfterId(rawAfterId);
     const viewer = await this.readerOf(token);
-    return this.page(this.view.authorTimeline(author, before, limit, viewer), viewer);
+    return this.page(
+      this.view.authorTimeline(author, before, limit, viewer, after),
+      viewer,
+      after !== undefined,
+    );
   }
 
   async countUserPosts(rawUser: unknown): Promise<number> {
@@ -201,37 +254,84 @@ export class PostsService {
     return this.view.countPosts(author);
   }
 
-  async listTagPosts(token: string, rawTag: string, rawLimit: number | undefined, cursor: string | undefined): Promise<PostPage> {
+  async listTagPosts(
+    token: string,
+    rawTag: string,
+    rawLimit: number | undefined,
+    cursor: string | undefined,
+    rawAfterId = "",
+  ): Promise<PostPage> {
     const tag = normalizeTag(rawTag.replace(/^#/, ""));
     if (!isTag(tag)) throw invalid("a tag is 1–64 letters, digits or _, not only digits");
     const limit = normalizeLimit(rawLimit);
     const before = decodePostCursor(cursor);
+    const after = parseAfterId(rawAfterId);
     const viewer = await this.readerOf(token);
-    return this.page(this.view.tagged(tag, before, limit, viewer), viewer);
+    return this.page(this.view.tagged(tag, before, limit, viewer, after), viewer, after !== undefined);
   }
 
-  async searchPosts(token: string, query: string, rawLimit: number | undefined, cursor: string | undefined): Promise<PostPage> {
+  async searchPosts(
+    token: string,
+    query: string,
+    rawLimit: number | undefined,
+    cursor: string | undefined,
+  ): Promise<PostPage> {
     if (query.length > MAX_QUERY_LENGTH) throw invalid(`a query is at most ${MAX_QUERY_LENGTH} characters`);
     const terms = searchTerms(query, true).slice(0, MAX_QUERY_TERMS);
     const limit = normalizeLimit(rawLimit);
     const before = decodePostCursor(cursor);
-    const viewer = await this.readerOf(token);
+    const viewer = await this.readerOf(token, "read:search");
     return this.page(this.view.search(terms, before, limit, viewer), viewer);
   }
 
+  /**
+   * Accounts with their counts, by username or numeric id, in the order asked (unknown ones
+   * left out): what a client shows beside a page of posts, in one call.
+   */
+  async getProfiles(rawNames: readonly string[], rawIds: readonly string[]): Promise<Profile[]> {
+    if (rawNames.length + rawIds.length > MAX_PROFILES)
+      throw invalid(`ask for at most ${MAX_PROFILES} accounts at once`);
+    await this.freshness.fresh();
+    const found = [
+      ...rawNames.map((name) =>
+        isValidUsername(name) ? this.accounts.account(name.toLowerCase()) : undefined,
+      ),
+      ...rawIds.map((id) => (POST_ID.test(id) ? this.accounts.accountById(Number(id)) : undefined)),
+    ];
+    const seen = new Set<string>();
+    const profiles: Profile[] = [];
+    for (const account of found) {
+      if (!account || seen.has(account.username)) continue;
+      seen.add(account.username);
+      profiles.push({
+        username: account.username,
+        id: String(account.revision),
+        createdAtMs: account.createdAtMs,
+        displayName: account.displayName,
+        bio: account.bio,
+        followers: this.graph.countFollowers(account.username),
+        following: this.graph.countFollowing(account.username),
+        posts: this.view.countPosts(account.username),
+        lastPostAtMs: this.view.lastPostAtMs(account.username),
+      });
+    }
+    return profiles;
+  }
+
   /** The viewer behind an optional token (""), after a freshness check either way. */
-  private async readerOf(token: string): Promise<string> {
+  private async readerOf(token: string, scope = "read:statuses"): Promise<string> {
     if (token === "") {
       await this.freshness.fresh();
       return "";
     }
-    return (await this.auth.authenticate(token)).username;
+    return (await this.auth.authenticate(token, scope)).username;
   }
 
   /** A live post `viewer` may see (NOT_FOUND otherwise: a block hides the post's existence). */
   private visiblePost(id: number, viewer: string): PostEntry {
     const post = this.view.post(id);
-    if (!post || (viewer !== "" && this.graph.eitherBlocks(viewer, post.author))) throw notFound(`no post ${id}`);
+    if (!post || (viewer !== "" && this.graph.eitherBlocks(viewer, post.author)))
+      throw notFound(`no post ${id}`);
     return post;
   }
 
@@ -243,7 +343,8 @@ export class PostsService {
       parent = this.view.post(id);
       if (!parent) throw notFound("the post you reply to does not exist");
     }
-    if (this.graph.eitherBlocks(viewer.username, parent.author)) throw permissionDenied("you cannot reply to this account");
+    if (this.graph.eitherBlocks(viewer.username, parent.author))
+      throw permissionDenied("you cannot reply to this account");
     return parent;
   }
 
@@ -258,19 +359,26 @@ export class PostsService {
     rawId: string,
     keyOf: (postId: number, user: string) => string,
     add: boolean,
+    scope: string,
   ): Promise<Post> {
     const id = parsePostId(rawId);
-    const viewer = await this.auth.authenticateForWrite(token);
+    const viewer = await this.auth.authenticateForWrite(token, scope);
     let post = this.view.post(id);
     if (!post) {
       await this.freshness.fresh();
       post = this.view.post(id);
       if (!post) throw notFound(`no post ${id}`);
     }
-    if (add && this.graph.isBlocking(post.author, viewer.username)) throw permissionDenied("you cannot react to this post");
+    if (add && this.graph.isBlocking(post.author, viewer.username))
+      throw permissionDenied("you cannot react to this post");
     const key = keyOf(id, viewer.username);
     const outcome = add
-      ? await this.facts.react(viewer, key, { key: this.view.storeKey(post), id, author: post.author }, this.clock.now())
+      ? await this.facts.react(
+          viewer,
+          key,
+          { key: this.view.storeKey(post), id, author: post.author },
+          this.clock.now(),
+        )
       : await this.facts.unreact(viewer, key);
     await this.settle(outcome, id);
     const now = this.view.post(id);
@@ -282,7 +390,11 @@ export class PostsService {
     rawId: string,
     rawLimit: number | undefined,
     cursor: string | undefined,
-    read: (id: number, before: number | undefined, limit: number) => Slice<{ user: string; revision: number }>,
+    read: (
+      id: number,
+      before: number | undefined,
+      limit: number,
+    ) => Slice<{ user: string; revision: number }>,
   ): Promise<NamePage> {
     const id = parsePostId(rawId);
     const limit = normalizeLimit(rawLimit);
@@ -304,8 +416,12 @@ export class PostsService {
     await this.freshness.reached(outcome.revision);
   }
 
-  private async page(slice: Slice<TimelineEntry>, viewer: string): Promise<PostPage> {
-    return { items: await this.present.items(slice.entries, viewer), nextCursor: cursorAfter(slice) };
+  /** A page of entries; an ascending one (`afterId`) has no next cursor: the caller pages by ids. */
+  private async page(slice: Slice<TimelineEntry>, viewer: string, ascending = false): Promise<PostPage> {
+    return {
+      items: await this.present.items(slice.entries, viewer),
+      nextCursor: ascending ? "" : cursorAfter(slice),
+    };
   }
 }
 
@@ -316,6 +432,13 @@ function cursorAfter(slice: Slice<{ id: number }>): string {
 
 function parsePostId(raw: string): number {
   if (!POST_ID.test(raw)) throw invalid("a post id is a positive whole number");
+  return Number(raw);
+}
+
+/** An `afterId` (Mastodon's min_id): "" for none, else a post id. */
+function parseAfterId(raw: string): number | undefined {
+  if (raw === "") return undefined;
+  if (!POST_ID.test(raw)) throw invalid("after_id is a positive whole number");
   return Number(raw);
 }
 

@@ -172,6 +172,21 @@ export class PostsView implements Projection {
     return mergeNewestFirst(timelines, before ?? Infinity, limit, (entry) => this.inFeed(reader, entry));
   }
 
+  /**
+   * The `limit` oldest entries of `reader`'s home feed with ids above `after` (and below
+   * `before`), answered newest first: Mastodon's min_id, a client catching up from an id.
+   */
+  feedAfter(reader: string, after: number, before: number | undefined, limit: number): Slice<TimelineEntry> {
+    const timelines: TimelineEntry[][] = [];
+    for (const author of this.graph.followingOf(reader)) {
+      const timeline = this.timelines.get(author);
+      if (timeline) timelines.push(timeline);
+    }
+    return mergeOldestFirst(timelines, after, before ?? Infinity, limit, (entry) =>
+      this.inFeed(reader, entry),
+    );
+  }
+
   /** Entries of `reader`'s home feed with ids above `after`, oldest first (a stream resuming). */
   feedSince(reader: string, after: number): TimelineEntry[] {
     const entries: TimelineEntry[] = [];
@@ -202,14 +217,37 @@ export class PostsView implements Projection {
     return !this.graph.eitherBlocks(viewer, post.author) && !this.graph.isMuting(viewer, post.author);
   }
 
-  /** Up to `limit` of `author`'s timeline (posts and reposts), newest first, below `before`. */
-  authorTimeline(author: string, before: number | undefined, limit: number, viewer: string): Slice<TimelineEntry> {
+  /**
+   * Up to `limit` of `author`'s timeline (posts and reposts), newest first, below `before`; with
+   * `after`, the `limit` oldest above it (answered newest first).
+   */
+  authorTimeline(
+    author: string,
+    before: number | undefined,
+    limit: number,
+    viewer: string,
+    after?: number,
+  ): Slice<TimelineEntry> {
     const timeline = this.timelines.get(author);
-    if (!timeline || (viewer !== "" && this.graph.eitherBlocks(viewer, author))) return { entries: [], more: false };
-    return mergeNewestFirst([timeline], before ?? Infinity, limit, (entry) => {
+    if (!timeline || (viewer !== "" && this.graph.eitherBlocks(viewer, author)))
+      return { entries: [], more: false };
+    const keep = (entry: TimelineEntry) => {
       const post = postOf(entry);
       return !post.deleted && (viewer === "" || !this.graph.eitherBlocks(viewer, post.author));
-    });
+    };
+    return after === undefined
+      ? mergeNewestFirst([timeline], before ?? Infinity, limit, keep)
+      : mergeOldestFirst([timeline], after, before ?? Infinity, limit, keep);
+  }
+
+  /** When `author`'s newest post was written (0: none). Reposts are not theirs. */
+  lastPostAtMs(author: string): number {
+    const timeline = this.timelines.get(author) ?? [];
+    for (let i = timeline.length - 1; i >= 0; i--) {
+      const entry = timeline[i]!;
+      if (!isRepost(entry)) return entry.createdAtMs;
+    }
+    return 0;
   }
 
   countPosts(author: string): number {
@@ -223,7 +261,8 @@ export class PostsView implements Projection {
     let i = after === undefined ? 0 : upperBound(replies, after);
     for (; i < replies.length && entries.length < limit; i++) {
       const reply = replies[i]!;
-      if (!reply.deleted && (viewer === "" || !this.graph.eitherBlocks(viewer, reply.author))) entries.push(reply);
+      if (!reply.deleted && (viewer === "" || !this.graph.eitherBlocks(viewer, reply.author)))
+        entries.push(reply);
     }
     return { entries, more: i < replies.length };
   }
@@ -231,14 +270,21 @@ export class PostsView implements Projection {
   /** Who liked a post, newest first, with like revisions below `before`. */
   likers(id: number, before: number | undefined, limit: number): Slice<{ user: string; revision: number }> {
     return newestReactions(
-      [...(this.likesOf.get(id) ?? new Map<string, number>())].map(([user, revision]) => ({ user, revision })),
+      [...(this.likesOf.get(id) ?? new Map<string, number>())].map(([user, revision]) => ({
+        user,
+        revision,
+      })),
       before,
       limit,
     );
   }
 
   /** Who reposted a post, newest first, with repost revisions below `before`. */
-  reposters(id: number, before: number | undefined, limit: number): Slice<{ user: string; revision: number }> {
+  reposters(
+    id: number,
+    before: number | undefined,
+    limit: number,
+  ): Slice<{ user: string; revision: number }> {
     return newestReactions(
       [...(this.repostsOf.get(id)?.values() ?? [])].map((r) => ({ user: r.by, revision: r.id })),
       before,
@@ -254,24 +300,46 @@ export class PostsView implements Projection {
     return this.repostsOf.get(id)?.get(user);
   }
 
-  /** Posts with a hashtag, newest first, below `before`, that `viewer` may see. */
-  tagged(tag: string, before: number | undefined, limit: number, viewer: string): Slice<PostEntry> {
-    return mergeNewestFirst([this.byTag.get(tag) ?? []], before ?? Infinity, limit, (p) =>
-      this.searchable(p, viewer),
-    );
+  /**
+   * Posts with a hashtag, newest first, below `before`, that `viewer` may see; with `after`, the
+   * `limit` oldest above it (answered newest first).
+   */
+  tagged(
+    tag: string,
+    before: number | undefined,
+    limit: number,
+    viewer: string,
+    after?: number,
+  ): Slice<PostEntry> {
+    const keep = (p: PostEntry) => this.searchable(p, viewer);
+    const list = this.byTag.get(tag) ?? [];
+    return after === undefined
+      ? mergeNewestFirst([list], before ?? Infinity, limit, keep)
+      : mergeOldestFirst([list], after, before ?? Infinity, limit, keep);
   }
 
   /**
    * Posts holding every term (words and #tags, as `searchTerms` makes them), newest first,
    * below `before`: the rarest term's list is walked and each post checked for the others.
    */
-  search(terms: readonly string[], before: number | undefined, limit: number, viewer: string): Slice<PostEntry> {
+  search(
+    terms: readonly string[],
+    before: number | undefined,
+    limit: number,
+    viewer: string,
+  ): Slice<PostEntry> {
     if (terms.length === 0) return { entries: [], more: false };
-    const lists = terms.map((term) => (term.startsWith("#") ? this.byTag.get(term.slice(1)) : this.byWord.get(term)) ?? []);
+    const lists = terms.map(
+      (term) => (term.startsWith("#") ? this.byTag.get(term.slice(1)) : this.byWord.get(term)) ?? [],
+    );
     const rarest = lists.reduce((a, b) => (b.length < a.length ? b : a));
     const others = lists.filter((list) => list !== rarest);
-    return mergeNewestFirst([rarest], before ?? Infinity, limit, (post) =>
-      this.searchable(post, viewer) && others.every((list) => list[lowerBound(list, post.id)] === post),
+    return mergeNewestFirst(
+      [rarest],
+      before ?? Infinity,
+      limit,
+      (post) =>
+        this.searchable(post, viewer) && others.every((list) => list[lowerBound(list, post.id)] === post),
     );
   }
 
@@ -296,8 +364,13 @@ export class PostsView implements Projection {
     const live = this.all.filter((p) => !p.deleted).map(({ text: _text, ...rest }) => rest);
     const timelines = [...this.timelines.keys()]
       .sort()
-      .map((a) => [a, this.timelines.get(a)!.map((e) => (isRepost(e) ? `r${e.id}:${e.post.id}` : `p${e.id}`))]);
-    const likes = [...this.likesOf.keys()].sort((a, b) => a - b).map((id) => [id, [...this.likesOf.get(id)!].sort()]);
+      .map((a) => [
+        a,
+        this.timelines.get(a)!.map((e) => (isRepost(e) ? `r${e.id}:${e.post.id}` : `p${e.id}`)),
+      ]);
+    const likes = [...this.likesOf.keys()]
+      .sort((a, b) => a - b)
+      .map((id) => [id, [...this.likesOf.get(id)!].sort()]);
     return { live, timelines, likes };
   }
 
@@ -347,7 +420,8 @@ export class PostsView implements Projection {
       if (existing.text !== undefined) this.textBytes -= textCost(existing.text);
       this.unindexWords(existing);
       Object.assign(existing, { text: entry.text, createdAtMs: entry.createdAtMs });
-      for (const word of new Set(searchTerms(entry.text ?? "", false))) insertSorted(listOf(this.byWord, word), existing);
+      for (const word of new Set(searchTerms(entry.text ?? "", false)))
+        insertSorted(listOf(this.byWord, word), existing);
       this.textBytes += textCost(entry.text!);
     } else {
       // Revisions only grow, so a new post goes at the end of every list it is in.
@@ -435,9 +509,15 @@ export class PostsView implements Projection {
   }
 
   private reactionOf(key: string): { kind: "like" | "repost"; postId: number; user: string } | undefined {
-    const kind = key.startsWith(this.keys.likes) ? "like" : key.startsWith(this.keys.reposts) ? "repost" : undefined;
+    const kind = key.startsWith(this.keys.likes)
+      ? "like"
+      : key.startsWith(this.keys.reposts)
+        ? "repost"
+        : undefined;
     if (!kind) return undefined;
-    const [postId, user, extra] = key.slice((kind === "like" ? this.keys.likes : this.keys.reposts).length).split("/");
+    const [postId, user, extra] = key
+      .slice((kind === "like" ? this.keys.likes : this.keys.reposts).length)
+      .split("/");
     if (!postId || !user || extra !== undefined) return undefined;
     return { kind, postId: Number(postId), user };
   }
@@ -514,7 +594,9 @@ function newestReactions(
   before: number | undefined,
   limit: number,
 ): Slice<{ user: string; revision: number }> {
-  const older = all.filter((r) => before === undefined || r.revision < before).sort((a, b) => b.revision - a.revision);
+  const older = all
+    .filter((r) => before === undefined || r.revision < before)
+    .sort((a, b) => b.revision - a.revision);
   return { entries: older.slice(0, limit), more: older.length > limit };
 }
 
@@ -537,7 +619,7 @@ export function mergeNewestFirst<T extends { id: number }>(
   const idOf = (i: number) => heap[i]!.list[heap[i]!.at]!.id;
   const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j]!, heap[i]!]);
   const siftDown = (start: number) => {
-    for (let i = start; ; ) {
+    for (let i = start; ;) {
       const left = 2 * i + 1;
       const right = left + 1;
       let largest = i;
@@ -566,4 +648,55 @@ export function mergeNewestFirst<T extends { id: number }>(
     entries.push(entry);
   }
   return { entries, more: false };
+}
+
+/**
+ * The `limit` oldest entries with ids in (`after`, `before`) across ascending `lists` that
+ * `keep` accepts, each post at most once, answered newest first (as every page is): a min-heap
+ * holds one cursor per list. `more` says whether a further accepted entry exists above them.
+ */
+export function mergeOldestFirst<T extends { id: number }>(
+  lists: readonly T[][],
+  after: number,
+  before: number,
+  limit: number,
+  keep: (entry: T) => boolean = () => true,
+): Slice<T> {
+  const heap: { list: T[]; at: number }[] = [];
+  for (const list of lists) {
+    const at = upperBound(list, after);
+    if (at < list.length && list[at]!.id < before) heap.push({ list, at });
+  }
+  const idOf = (i: number) => heap[i]!.list[heap[i]!.at]!.id;
+  const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j]!, heap[i]!]);
+  const siftDown = (start: number) => {
+    for (let i = start; ;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < heap.length && idOf(left) < idOf(smallest)) smallest = left;
+      if (right < heap.length && idOf(right) < idOf(smallest)) smallest = right;
+      if (smallest === i) return;
+      swap(i, smallest);
+      i = smallest;
+    }
+  };
+  for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(i);
+  const entries: T[] = [];
+  const seen = new Set<number>();
+  while (heap.length > 0) {
+    const top = heap[0]!;
+    const entry = top.list[top.at]!;
+    if (++top.at >= top.list.length || top.list[top.at]!.id >= before) {
+      heap[0] = heap[heap.length - 1]!;
+      heap.pop();
+    }
+    siftDown(0);
+    const post = "post" in entry ? (entry as unknown as RepostEntry).post.id : entry.id;
+    if (seen.has(post) || !keep(entry)) continue;
+    if (entries.length === limit) return { entries: entries.reverse(), more: true };
+    seen.add(post);
+    entries.push(entry);
+  }
+  return { entries: entries.reverse(), more: false };
 }
