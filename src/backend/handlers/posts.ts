@@ -29,9 +29,9 @@ export function postsGrpcHandlers(service: PostsService, log: Logger): PostsServ
     unlike: unary(log, "Unlike", async (req, call) => ({
       post: await service.unlike(bearerToken(call.metadata), req.id),
     })),
-    repost: unary(log, "Repost", async (req, call) => ({
-      post: await service.repost(bearerToken(call.metadata), req.id),
-    })),
+    repost: unary(log, "Repost", async (req, call) =>
+      service.repostWithId(bearerToken(call.metadata), req.id),
+    ),
     unrepost: unary(log, "Unrepost", async (req, call) => ({
       post: await service.unrepost(bearerToken(call.metadata), req.id),
     })),
@@ -61,5 +61,6 @@ export function postsGrpcHandlers(service: PostsService, log: Logger): PostsServ
     getProfiles: unary(log, "GetProfiles", async (req) => ({
       profiles: await service.getProfiles(req.usernames, req.ids),
     })),
+    getStats: unary(log, "GetStats", async () => service.stats()),
   };
 }

@@ -184,6 +184,15 @@ export class PostsService {
     return this.react(token, rawId, (post, user) => this.keys.repost(post, user), true, "write:statuses");
   }
 
+  /** Reposts (idempotently) and answers the post with the repost's own id (Mastodon's reblog id). */
+  async repostWithId(token: string, rawId: string): Promise<{ post: Post; repostId: string }> {
+    const post = await this.repost(token, rawId);
+    const viewer = await this.auth.authenticateForWrite(token, "write:statuses");
+    const repost = this.view.repostOf(viewer.username, Number(post.id));
+    if (!repost) throw notFound(`no post ${post.id}`);
+    return { post, repostId: String(repost.id) };
+  }
+
   unrepost(token: string, rawId: string): Promise<Post> {
     return this.react(token, rawId, (post, user) => this.keys.repost(post, user), false, "write:statuses");
   }
@@ -316,6 +325,12 @@ export class PostsService {
       });
     }
     return profiles;
+  }
+
+  /** Accounts and live posts, as of now (instance statistics: O(authors), asked rarely). */
+  async stats(): Promise<{ accounts: number; posts: number }> {
+    await this.freshness.fresh();
+    return { accounts: this.accounts.accountCount, posts: this.view.countAllPosts() };
   }
 
   /** The viewer behind an optional token (""), after a freshness check either way. */

@@ -254,6 +254,13 @@ export class PostsView implements Projection {
     return this.postCounts.get(author) ?? 0;
   }
 
+  /** Live posts of every author (walks the authors: for rare callers). */
+  countAllPosts(): number {
+    let total = 0;
+    for (const count of this.postCounts.values()) total += count;
+    return total;
+  }
+
   /** Direct replies to a post, oldest first, with ids above `after`. */
   replies(id: number, after: number | undefined, limit: number, viewer: string): Slice<PostEntry> {
     const replies = this.repliesOf.get(id) ?? [];
