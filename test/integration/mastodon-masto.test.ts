@@ -62,7 +62,10 @@ describe("Mastodon API with masto.js", () => {
     assert.equal(me.username, "alice");
     assert.equal(me.acct, "alice");
     assert.equal(me.source.privacy, "public");
-    const updated = await alice.rest.v1.accounts.updateCredentials({ displayName: "Alice A.", note: "Hi <there>" });
+    const updated = await alice.rest.v1.accounts.updateCredentials({
+      displayName: "Alice A.",
+      note: "Hi <there>",
+    });
     assert.equal(updated.displayName, "Alice A.");
     assert.equal(updated.note, "<p>Hi &lt;there&gt;</p>");
     const appSeen = await alice.rest.v1.apps.verifyCredentials();
@@ -103,12 +106,24 @@ describe("Mastodon API with masto.js", () => {
 
     // Bob posts (retrying with the same Idempotency-Key gives the same status).
     const requestInit = { headers: { "Idempotency-Key": "bob-first-post" } };
-    const post = await bob.rest.v1.statuses.create({ status: "Hello @alice, see #Flock https://example.com/x" }, { requestInit });
-    const again = await bob.rest.v1.statuses.create({ status: "Hello @alice, see #Flock https://example.com/x" }, { requestInit });
+    const post = await bob.rest.v1.statuses.create(
+      { status: "Hello @alice, see #Flock https://example.com/x" },
+      { requestInit },
+    );
+    const again = await bob.rest.v1.statuses.create(
+      { status: "Hello @alice, see #Flock https://example.com/x" },
+      { requestInit },
+    );
     assert.equal(again.id, post.id);
     assert.equal(post.account.username, "bob");
-    assert.deepEqual(post.tags.map((t) => t.name), ["flock"]);
-    assert.deepEqual(post.mentions.map((m) => m.username), ["alice"]);
+    assert.deepEqual(
+      post.tags.map((t) => t.name),
+      ["flock"],
+    );
+    assert.deepEqual(
+      post.mentions.map((m) => m.username),
+      ["alice"],
+    );
     assert.match(post.content, /class="u-url mention">@<span>alice<\/span><\/a>/);
     assert.match(post.content, /<a href="https:\/\/example.com\/x" target="_blank"/);
 
@@ -127,15 +142,27 @@ describe("Mastodon API with masto.js", () => {
     assert.notEqual(reblog.id, post.id);
     assert.equal(reblog.reblogged, true);
     const favouritedBy = await alice.rest.v1.statuses.$select(post.id).favouritedBy.list();
-    assert.deepEqual(favouritedBy.map((a) => a.username), ["alice"]);
+    assert.deepEqual(
+      favouritedBy.map((a) => a.username),
+      ["alice"],
+    );
     const rebloggedBy = await bob.rest.v1.statuses.$select(post.id).rebloggedBy.list();
-    assert.deepEqual(rebloggedBy.map((a) => a.username), ["alice"]);
+    assert.deepEqual(
+      rebloggedBy.map((a) => a.username),
+      ["alice"],
+    );
 
     // Context, both ways.
     const up = await bob.rest.v1.statuses.$select(reply.id).context.fetch();
-    assert.deepEqual(up.ancestors.map((s) => s.id), [post.id]);
+    assert.deepEqual(
+      up.ancestors.map((s) => s.id),
+      [post.id],
+    );
     const down = await bob.rest.v1.statuses.$select(post.id).context.fetch();
-    assert.deepEqual(down.descendants.map((s) => s.id), [reply.id]);
+    assert.deepEqual(
+      down.descendants.map((s) => s.id),
+      [reply.id],
+    );
 
     // Bob's notifications: the follow, the reply (a mention), the favourite and the reblog.
     const notifications = await bob.rest.v1.notifications.list();
@@ -144,7 +171,10 @@ describe("Mastodon API with masto.js", () => {
     assert.equal(favouriteNote.status?.id, post.id);
     assert.equal(favouriteNote.account.username, "alice");
     const mentionsOnly = await bob.rest.v1.notifications.list({ types: ["mention"] });
-    assert.deepEqual(mentionsOnly.map((n) => n.status?.id), [reply.id]);
+    assert.deepEqual(
+      mentionsOnly.map((n) => n.status?.id),
+      [reply.id],
+    );
     const one = await bob.rest.v1.notifications.$select(favouriteNote.id).fetch();
     assert.equal(one.id, favouriteNote.id);
     await bob.rest.v1.notifications.$select(favouriteNote.id).dismiss();
@@ -154,41 +184,62 @@ describe("Mastodon API with masto.js", () => {
     const more: string[] = [];
     for (let i = 0; i < 5; i++) more.push((await bob.rest.v1.statuses.create({ status: `post ${i}` })).id);
     const firstPage = await alice.rest.v1.timelines.home.list.$raw({ limit: 2 });
-    assert.match(firstPage.headers.get("link") ?? "", /max_id=\d+>; rel="next", <[^>]+min_id=\d+>; rel="prev"/);
+    assert.match(
+      firstPage.headers.get("link") ?? "",
+      /max_id=\d+>; rel="next", <[^>]+min_id=\d+>; rel="prev"/,
+    );
     const seen: string[] = [];
     for await (const page of alice.rest.v1.timelines.home.list({ limit: 2 })) {
       assert.ok(page.length <= 2);
       seen.push(...page.map((s) => s.id));
     }
-    assert.deepEqual(seen, [...seen].sort((a, b) => Number(b) - Number(a)), "newest first");
+    assert.deepEqual(
+      seen,
+      [...seen].sort((a, b) => Number(b) - Number(a)),
+      "newest first",
+    );
     assert.equal(new Set(seen).size, seen.length, "no status twice");
     // Flock's home holds the accounts one follows (not one's own posts and reblogs, as Mastodon's does).
     for (const id of [...more, post.id]) assert.ok(seen.includes(id), `home holds ${id}`);
     assert.ok(!seen.includes(reply.id) && !seen.includes(reblog.id));
     // And back up, from the oldest, with min_id.
     const upwards: string[] = [];
-    for await (const page of alice.rest.v1.timelines.home.list({ limit: 3, minId: post.id }).setDirection("prev")) {
+    for await (const page of alice.rest.v1.timelines.home
+      .list({ limit: 3, minId: post.id })
+      .setDirection("prev")) {
       upwards.push(...page.map((s) => s.id));
     }
     for (const id of more) assert.ok(upwards.includes(id), `walking up finds ${id}`);
     const sinceNewest = await alice.rest.v1.timelines.home.list({ sinceId: more[4] });
     assert.deepEqual(sinceNewest, []);
     const tagged = await alice.rest.v1.timelines.tag.$select("flock").list();
-    assert.deepEqual(tagged.map((s) => s.id), [post.id]);
+    assert.deepEqual(
+      tagged.map((s) => s.id),
+      [post.id],
+    );
 
     // Search.
     const found = await alice.rest.v2.search.list({ q: "#flock", type: "statuses" });
-    assert.deepEqual(found.statuses.map((s) => s.id), [post.id]);
+    assert.deepEqual(
+      found.statuses.map((s) => s.id),
+      [post.id],
+    );
     const people = await alice.rest.v2.search.list({ q: "bo", type: "accounts" });
-    assert.deepEqual(people.accounts.map((a) => a.username), ["bob"]);
+    assert.deepEqual(
+      people.accounts.map((a) => a.username),
+      ["bob"],
+    );
 
     // Delete: the status comes back with its text, then it is gone.
     const deleted = await alice.rest.v1.statuses.$select(reply.id).remove();
     assert.equal(deleted.text, "@bob hello back");
-    await assert.rejects(bob.rest.v1.statuses.$select(reply.id).fetch(), (err: Error & { statusCode?: number }) => {
-      assert.equal(err.statusCode, 404);
-      return true;
-    });
+    await assert.rejects(
+      bob.rest.v1.statuses.$select(reply.id).fetch(),
+      (err: Error & { statusCode?: number }) => {
+        assert.equal(err.statusCode, 404);
+        return true;
+      },
+    );
     await alice.rest.v1.statuses.$select(post.id).unfavourite();
     const unreblogged = await alice.rest.v1.statuses.$select(post.id).unreblog();
     assert.equal(unreblogged.reblogged, false);
@@ -207,7 +258,10 @@ describe("Mastodon API with masto.js", () => {
       token: alice.token.accessToken,
     });
     await assert.rejects(
-      createRestAPIClient({ url: webB, accessToken: alice.token.accessToken }).v1.accounts.verifyCredentials(),
+      createRestAPIClient({
+        url: webB,
+        accessToken: alice.token.accessToken,
+      }).v1.accounts.verifyCredentials(),
       (err: Error & { statusCode?: number }) => err.statusCode === 401,
     );
   });

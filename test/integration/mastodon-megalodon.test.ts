@@ -62,7 +62,10 @@ describe("Mastodon API with megalodon", () => {
     const [rel] = (await carol.getRelationships([daveId])).data;
     assert.equal(rel?.following, true);
     const followers = (await dave.getAccountFollowers(daveId, { get_all: true, sleep_ms: 0 })).data;
-    assert.deepEqual(followers.map((a) => a.username), ["carol"]);
+    assert.deepEqual(
+      followers.map((a) => a.username),
+      ["carol"],
+    );
 
     // Carol's stream (WebSocket with the token in the query), on the other replica.
     const stream = await carol.userStreaming();
@@ -71,7 +74,9 @@ describe("Mastodon API with megalodon", () => {
     stream.on("update", (status: Entity.Status) => updates.push(status));
     stream.on("notification", (n: Entity.Notification) => notifications.push(n));
     stream.on("error", () => undefined);
-    stream.on("parser-error", (err: Error) => assert.fail(`megalodon could not parse a frame: ${err.message}`));
+    stream.on("parser-error", (err: Error) =>
+      assert.fail(`megalodon could not parse a frame: ${err.message}`),
+    );
     await new Promise<void>((resolve) => stream.once("connect", () => resolve()));
 
     let connected = false;
@@ -90,14 +95,18 @@ describe("Mastodon API with megalodon", () => {
     const mention = await waitFor(notifications, (n) => n.status?.id === post.id);
     assert.equal(mention.type, "mention");
 
-    const reply = (await carol.postStatus("@dave good morning", { in_reply_to_id: post.id })).data as Entity.Status;
+    const reply = (await carol.postStatus("@dave good morning", { in_reply_to_id: post.id }))
+      .data as Entity.Status;
     assert.equal(reply.in_reply_to_id, post.id);
     assert.equal((await carol.favouriteStatus(post.id)).data.favourited, true);
     const reblog = (await carol.reblogStatus(post.id)).data;
     assert.equal(reblog.reblog?.id, post.id);
 
     const context = (await dave.getStatusContext(post.id)).data;
-    assert.deepEqual(context.descendants.map((s) => s.id), [reply.id]);
+    assert.deepEqual(
+      context.descendants.map((s) => s.id),
+      [reply.id],
+    );
 
     const daveNotes = (await dave.getNotifications()).data;
     assert.deepEqual(daveNotes.map((n) => n.type).sort(), ["favourite", "follow", "mention", "reblog"]);
@@ -116,19 +125,31 @@ describe("Mastodon API with megalodon", () => {
       assert.ok(maxId, "a page with statuses links to the next");
     }
     assert.ok(seen.includes(post.id));
-    assert.deepEqual(seen, [...seen].sort((a, b) => Number(b) - Number(a)));
+    assert.deepEqual(
+      seen,
+      [...seen].sort((a, b) => Number(b) - Number(a)),
+    );
 
     const results = (await carol.search("coffee", { type: "statuses" })).data;
-    assert.deepEqual(results.statuses.map((s) => s.id), [post.id]);
+    assert.deepEqual(
+      results.statuses.map((s) => s.id),
+      [post.id],
+    );
     const tags = (await carol.search("#coffee", { type: "hashtags" })).data;
-    assert.deepEqual(tags.hashtags.map((t) => t.name), ["coffee"]);
+    assert.deepEqual(
+      tags.hashtags.map((t) => t.name),
+      ["coffee"],
+    );
 
     await carol.deleteStatus(reply.id);
-    await assert.rejects(dave.getStatus(reply.id), (err: { response?: { status?: number; data?: unknown } }) => {
-      assert.equal(err.response?.status, 404);
-      assert.deepEqual(err.response?.data, { error: "Record not found" });
-      return true;
-    });
+    await assert.rejects(
+      dave.getStatus(reply.id),
+      (err: { response?: { status?: number; data?: unknown } }) => {
+        assert.equal(err.response?.status, 404);
+        assert.deepEqual(err.response?.data, { error: "Record not found" });
+        return true;
+      },
+    );
     await dave.dismissNotifications();
     assert.deepEqual((await dave.getNotifications()).data, []);
     stream.stop();
