@@ -76,22 +76,26 @@ export async function registerMastodonApi(
         reply.header("access-control-expose-headers", CORS_EXPOSED);
       }
     });
+    // Preflights (an OPTIONS with Origin and Access-Control-Request-Method); any other OPTIONS
+    // is not a route here.
     for (const prefix of ["/api/*", "/oauth/*", "/.well-known/*", "/nodeinfo/*"]) {
-      scope.options(prefix, async (request, reply) =>
-        reply
+      scope.options(prefix, async (request, reply) => {
+        const headers = request.headers;
+        if (headers.origin === undefined || headers["access-control-request-method"] === undefined)
+          throw new MastodonError(404, "Record not found");
+        return reply
           .code(204)
           .header("access-control-allow-origin", "*")
           .header("access-control-allow-methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
           .header(
             "access-control-allow-headers",
             String(
-              request.headers["access-control-request-headers"] ??
-                "Authorization, Content-Type, Idempotency-Key",
-            ),
+              headers["access-control-request-headers"] ?? "Authorization, Content-Type, Idempotency-Key",
+            ).slice(0, 500),
           )
           .header("access-control-max-age", "86400")
-          .send(),
-      );
+          .send();
+      });
     }
 
     scope.setErrorHandler((err, request, reply) => {
