@@ -242,7 +242,6 @@ export function oauthRoutes(app: FastifyInstance, ctx: WebContext): void {
         viewer === "" ||
         (request.method === "GET" && flagIn(params, "force_login") && error === undefined)
       ) {
-        if (error !== undefined) reply.code(401);
         return renderPage(reply, "oauth-authorize", {
           title: `Authorize ${grant.app.name}`,
           mode: "login",
