@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { AccountsOptions } from "../services/accounts/service.js";
+import type { OAuthService } from "../services/accounts/oauth.js";
 import type { AccountsService } from "../services/accounts/service.js";
 import type { GraphService } from "../services/graph/service.js";
 import type { NotificationsService } from "../services/posts/notifications.js";
@@ -31,6 +32,8 @@ export interface BackendContextOptions {
  */
 export interface BackendContext {
   accounts?: AccountsService;
+  /** Hosted with accounts: OAuth apps, codes and tokens live beside sessions. */
+  oauth?: OAuthService;
   graph?: GraphService;
   posts?: PostsService;
   /** Hosted with posts: notifications and live streams derive from the same facts. */
@@ -67,6 +70,7 @@ export function createBackendContext(options: BackendContextOptions): BackendCon
   );
   return {
     accounts: hosts("accounts") ? all.accounts : undefined,
+    oauth: hosts("accounts") ? all.oauth : undefined,
     graph: hosts("graph") ? all.graph : undefined,
     posts: hosts("posts") ? all.posts : undefined,
     notifications: hosts("posts") ? all.notifications : undefined,

@@ -101,7 +101,8 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
 /** The gRPC faces of the services this backend hosts. */
 function grpcServices(ctx: BackendContext, log: Logger): [ServiceDefinition, UntypedServiceImplementation][] {
   const hosted: [ServiceDefinition, UntypedServiceImplementation][] = [];
-  if (ctx.accounts) hosted.push([AccountsServiceService, accountsGrpcHandlers(ctx.accounts, log)]);
+  if (ctx.accounts)
+    hosted.push([AccountsServiceService, accountsGrpcHandlers(ctx.accounts, ctx.oauth!, log)]);
   if (ctx.graph) hosted.push([GraphServiceService, graphGrpcHandlers(ctx.graph, log)]);
   if (ctx.posts) hosted.push([PostsServiceService, postsGrpcHandlers(ctx.posts, log)]);
   if (ctx.notifications)

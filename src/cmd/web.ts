@@ -20,6 +20,7 @@ const ctx = createWebContext({
   defaultMetrics: true,
   log,
   cookieSecure: config.cookieSecure,
+  publicUrl: config.publicUrl,
 });
 const app = await buildWebApp(ctx);
 await app.listen({ host: config.webHost, port: config.webPort });

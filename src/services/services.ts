@@ -6,6 +6,7 @@ import { LeaseBuckets } from "../storage/lease-buckets.js";
 import { WatchCache, type WatchCacheOptions } from "../storage/watch-cache.js";
 import { FactWriter } from "../storage/writer.js";
 import { AccountsFacts } from "./accounts/facts.js";
+import { CODE_TTL_SECONDS, OAuthService } from "./accounts/oauth.js";
 import { AccountsService, DEFAULT_ACCOUNTS_OPTIONS, type AccountsOptions } from "./accounts/service.js";
 import { AccountsView } from "./accounts/view.js";
 import { GraphFacts } from "./graph/facts.js";
@@ -50,6 +51,8 @@ export interface ReadModel {
 
 export interface Services {
   accounts: AccountsService;
+  /** OAuth apps, codes and tokens (the Mastodon client API), hosted with accounts. */
+  oauth: OAuthService;
   graph: GraphService;
   posts: PostsService;
   notifications: NotificationsService;
@@ -61,6 +64,8 @@ export const DEFAULT_TEXT_BUDGET_BYTES = 256 * 1024 * 1024;
 /** Sessions and idempotency keys share one lease per bucket of this length. */
 const SESSION_BUCKET_SECONDS = 3600;
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+/** Authorization codes share one lease per minute. */
+const CODE_BUCKET_SECONDS = 60;
 
 /**
  * The three services over one read model, wired in one place: each writes its own facts
@@ -89,18 +94,14 @@ export function createServices(stores: ServiceStores, options: ServicesOptions):
   });
 
   const now = () => clock.now();
-  const accounts = new AccountsService(
-    new AccountsFacts(
-      new FactWriter(stores.accounts, keys.tick("a")),
-      keys,
-      new LeaseBuckets(stores.accounts, accountsOptions.sessionTtlSeconds, SESSION_BUCKET_SECONDS, now),
-    ),
-    accountsView,
-    cache,
+  const accountsFacts = new AccountsFacts(
+    new FactWriter(stores.accounts, keys.tick("a")),
     keys,
-    accountsOptions,
-    clock,
+    new LeaseBuckets(stores.accounts, accountsOptions.sessionTtlSeconds, SESSION_BUCKET_SECONDS, now),
+    new LeaseBuckets(stores.accounts, CODE_TTL_SECONDS, CODE_BUCKET_SECONDS, now),
   );
+  const accounts = new AccountsService(accountsFacts, accountsView, cache, keys, accountsOptions, clock);
+  const oauth = new OAuthService(accountsFacts, accountsView, cache, keys, accounts, clock);
   const graph = new GraphService(
     new GraphFacts(new FactWriter(stores.graph, keys.tick("g")), keys),
     graphView,
@@ -141,6 +142,7 @@ export function createServices(stores: ServiceStores, options: ServicesOptions):
   );
   return {
     accounts,
+    oauth,
     graph,
     posts,
     notifications,

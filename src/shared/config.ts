@@ -24,6 +24,11 @@ export interface FlockConfig {
   webReplicas: number;
   backendReplicas: number;
   cookieSecure: boolean;
+  /**
+   * PUBLIC_URL: the origin clients reach Flock at (https://flock.example), for the absolute URLs
+   * the Mastodon client API answers; empty: taken from each request (local use, tests).
+   */
+  publicUrl: string;
   sessionTtlSeconds: number;
   scryptLogN: number;
   /** Bytes of post text a backend's read model keeps in memory; older texts are read from etcd. */
@@ -89,6 +94,7 @@ export function loadConfig(env: Env = process.env): FlockConfig {
     webReplicas: int(env, "WEB_REPLICAS", 2),
     backendReplicas: int(env, "BACKEND_REPLICAS", 2),
     cookieSecure: text(env, "COOKIE_SECURE", "false") === "true",
+    publicUrl: text(env, "PUBLIC_URL", "").replace(/\/+$/, ""),
     sessionTtlSeconds: int(env, "SESSION_TTL_SECONDS", 7 * 24 * 3600),
     scryptLogN: int(env, "SCRYPT_LOG_N", 15),
     viewTextBudgetBytes: int(env, "VIEW_TEXT_BUDGET_MB", 256) * 1024 * 1024,

@@ -12,6 +12,9 @@ import { splitByNextChar } from "./watch-cache.js";
  *   <prefix>v2/
  *     a/acct/<user>                  AccountRecord: the public part of an account      accounts
  *     a/sess/<sha256(token)>         SessionRecord, under a lease shared by the sessions of one time bucket
+ *     a/app/<clientId>               AppRecord: an OAuth client app (Mastodon client API)
+ *     a/tok/<clientId>/<sha256(token)> SessionRecord of an OAuth access token (no lease; an app's
+ *                                    tokens are one range, deleted with the app in one op)
  *     g/follow/<follower>/<followee> ""                                                 graph
  *     g/block/<blocker>/<blocked>    ""
  *     g/mute/<muter>/<muted>         ""
@@ -25,6 +28,8 @@ import { splitByNextChar } from "./watch-cache.js";
  *     t/<service>                    "" : the service's tick, written by every transaction it commits
  *     _s/cred/<user>                 the password hash: outside the watched range     accounts
  *     _s/loginfail/<throttle key>    "<count> <nonce>", under a lease of the throttle window
+ *     _s/appsecret/<clientId>        AppSecretRecord: the hash of an app's client secret
+ *     _s/code/<sha256(code)>         AuthorizationCodeRecord, under a lease of the code's lifetime
  *
  * The watched range [v2/a/, v2/u) holds every fact a view needs and nothing secret: "_" sorts
  * before the lower-case letters, so `_s/` lies outside it, and each service's etcd role may
@@ -66,6 +71,27 @@ export class Keys {
   }
   get sessions(): string {
     return `${this.root}a/sess/`;
+  }
+  app(clientId: string): string {
+    return `${this.root}a/app/${clientId}`;
+  }
+  get apps(): string {
+    return `${this.root}a/app/`;
+  }
+  token(clientId: string, tokenHash: string): string {
+    return `${this.tokensOf(clientId)}${tokenHash}`;
+  }
+  tokensOf(clientId: string): string {
+    return `${this.root}a/tok/${clientId}/`;
+  }
+  get tokens(): string {
+    return `${this.root}a/tok/`;
+  }
+  appSecret(clientId: string): string {
+    return `${this.root}_s/appsecret/${clientId}`;
+  }
+  authorizationCode(codeHash: string): string {
+    return `${this.root}_s/code/${codeHash}`;
   }
   credentials(username: string): string {
     return `${this.root}_s/cred/${username}`;
@@ -164,6 +190,8 @@ export class Keys {
     return [
       ...splitByNextChar(this.accounts, USERNAME_CHARS),
       ...splitByNextChar(this.sessions, BASE64URL),
+      whole(this.apps),
+      ...splitByNextChar(this.tokens, BASE64URL),
       ...splitByNextChar(this.follows, USERNAME_CHARS),
       whole(this.blocks),
       whole(this.mutes),

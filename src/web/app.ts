@@ -13,6 +13,7 @@ import { followingRoutes } from "./api/following.js";
 import { postRoutes } from "./api/posts.js";
 import { userRoutes } from "./api/users.js";
 import type { WebContext } from "./context.js";
+import { registerMastodonApi } from "./mastodon/routes.js";
 import { toHttpError } from "./http-errors.js";
 import { CSRF_HMAC_KEY, csrfBinding } from "./session.js";
 import { authPages } from "./pages/auth.js";
@@ -130,6 +131,8 @@ export async function buildWebApp(ctx: WebContext, options: { trustProxy?: strin
   // cross-site form post), refused before any handler reads it.
   app.addHook("preValidation", async (request) => {
     if (!isApi(request.url) || request.body === undefined) return;
+    // The Mastodon client API takes forms and multipart too (its clients send them).
+    if ((request.routeOptions.config as { mastodon?: boolean }).mastodon) return;
     const type = request.headers["content-type"] ?? "";
     if (!/^application\/json\s*(;|$)/i.test(type)) {
       throw Object.assign(new Error("send the body as application/json"), {
@@ -149,6 +152,8 @@ export async function buildWebApp(ctx: WebContext, options: { trustProxy?: strin
   // Operations: /readyz, /metrics, /cluster, request metrics (web/ops/web-ops.ts).
   await registerWebOps(app, ctx.ops);
   registerRoutes(app, ctx);
+  // The Mastodon client API, beside Flock's own (src/web/mastodon/routes.ts says how they share paths).
+  await registerMastodonApi(app, ctx);
   return app;
 }
 

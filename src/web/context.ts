@@ -11,6 +11,8 @@ export interface WebContext {
   log: Logger;
   /** Mark the session cookie Secure (when served over TLS). */
   cookieSecure: boolean;
+  /** The public origin (PUBLIC_URL), "" to take it from each request. */
+  publicUrl: string;
 }
 
 export interface WebContextOptions extends Omit<WebOpsOptions, "dial" | "log"> {
@@ -19,6 +21,7 @@ export interface WebContextOptions extends Omit<WebOpsOptions, "dial" | "log"> {
   dial?: GrpcDial;
   log: Logger;
   cookieSecure: boolean;
+  publicUrl?: string;
 }
 
 /**
@@ -33,5 +36,11 @@ export function createWebContext(options: WebContextOptions): WebContext {
     options.dial,
     ops.metrics.grpc.observe,
   );
-  return { backend, ops, log: options.log, cookieSecure: options.cookieSecure };
+  return {
+    backend,
+    ops,
+    log: options.log,
+    cookieSecure: options.cookieSecure,
+    publicUrl: options.publicUrl ?? "",
+  };
 }

@@ -20,7 +20,7 @@ export function notificationsGrpcHandlers(
 ): NotificationsServiceServer {
   return {
     listNotifications: unary(log, "ListNotifications", async (req, call) =>
-      service.list(bearerToken(call.metadata), req.limit, req.cursor, req.types),
+      service.list(bearerToken(call.metadata), req.limit, req.cursor, req.types, req.afterId ?? ""),
     ),
     getNotification: unary(log, "GetNotification", async (req, call) =>
       service.get(bearerToken(call.metadata), req.id),

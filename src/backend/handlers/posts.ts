@@ -29,28 +29,38 @@ export function postsGrpcHandlers(service: PostsService, log: Logger): PostsServ
     unlike: unary(log, "Unlike", async (req, call) => ({
       post: await service.unlike(bearerToken(call.metadata), req.id),
     })),
-    repost: unary(log, "Repost", async (req, call) => ({
-      post: await service.repost(bearerToken(call.metadata), req.id),
-    })),
+    repost: unary(log, "Repost", async (req, call) =>
+      service.repostWithId(bearerToken(call.metadata), req.id),
+    ),
     unrepost: unary(log, "Unrepost", async (req, call) => ({
       post: await service.unrepost(bearerToken(call.metadata), req.id),
     })),
     listLikes: unary(log, "ListLikes", async (req) => service.listLikes(req.id, req.limit, req.cursor)),
     listReposts: unary(log, "ListReposts", async (req) => service.listReposts(req.id, req.limit, req.cursor)),
     getFeed: unary(log, "GetFeed", async (req, call) =>
-      service.getFeed(bearerToken(call.metadata), req.limit, req.cursor),
+      service.getFeed(bearerToken(call.metadata), req.limit, req.cursor, req.afterId ?? ""),
     ),
     listUserPosts: unary(log, "ListUserPosts", async (req, call) =>
-      service.listUserPosts(bearerToken(call.metadata), req.username, req.limit, req.cursor),
+      service.listUserPosts(
+        bearerToken(call.metadata),
+        req.username,
+        req.limit,
+        req.cursor,
+        req.afterId ?? "",
+      ),
     ),
     countUserPosts: unary(log, "CountUserPosts", async (req) => ({
       count: await service.countUserPosts(req.username),
     })),
     listTagPosts: unary(log, "ListTagPosts", async (req, call) =>
-      service.listTagPosts(bearerToken(call.metadata), req.tag, req.limit, req.cursor),
+      service.listTagPosts(bearerToken(call.metadata), req.tag, req.limit, req.cursor, req.afterId ?? ""),
     ),
     searchPosts: unary(log, "SearchPosts", async (req, call) =>
       service.searchPosts(bearerToken(call.metadata), req.query, req.limit, req.cursor),
     ),
+    getProfiles: unary(log, "GetProfiles", async (req) => ({
+      profiles: await service.getProfiles(req.usernames, req.ids),
+    })),
+    getStats: unary(log, "GetStats", async () => service.stats()),
   };
 }

@@ -1,6 +1,13 @@
 import { isIP } from "node:net";
 import { systemClock, type Clock } from "../../shared/clock.js";
-import { alreadyExists, notFound, tooManyRequests, unauthenticated } from "../../shared/errors.js";
+import {
+  alreadyExists,
+  notFound,
+  permissionDenied,
+  tooManyRequests,
+  unauthenticated,
+} from "../../shared/errors.js";
+import { covers, isOAuthTokenShape } from "../../shared/oauth.js";
 import {
   checkPassword,
   normalizeBio,
@@ -14,7 +21,7 @@ import type { Authenticator, Viewer } from "../shared/auth.js";
 import type { AccountsFacts } from "./facts.js";
 import { DEFAULT_SCRYPT_PARAMS, hashPassword, verifyPassword, type ScryptParams } from "./password.js";
 import { hashToken, isWellFormedToken, newSessionToken } from "./tokens.js";
-import type { Account, AccountsView } from "./view.js";
+import type { Account, AccountsView, Session } from "./view.js";
 
 export interface AccountsOptions {
   sessionTtlSeconds: number;
@@ -40,6 +47,16 @@ export interface NewSession {
   token: string;
   username: string;
   expiresAtMs: number;
+}
+
+/** What a token is, as the Authenticate call answers it. */
+export interface Identity {
+  /** "" for an app's own token. */
+  username: string;
+  kind: "session" | "oauth" | "app";
+  /** OAuth tokens: the scopes granted and the app. */
+  scopes: readonly string[];
+  clientId: string;
 }
 
 /**
@@ -132,31 +149,46 @@ export class AccountsService implements Authenticator {
   }
 
   /**
-   * Ends the session named by the token and returns its user. A token that names no live
-   * session writes nothing and returns "", so a caller can answer it as unauthenticated.
+   * Ends the session (or revokes the OAuth token) named by the token and returns its user. A
+   * token that names no live session writes nothing and returns "", so a caller can answer it
+   * as unauthenticated.
    */
   async logout(token: string): Promise<string> {
-    if (!isWellFormedToken(token)) return "";
+    if (!isTokenShape(token)) return "";
     await this.freshness.fresh();
-    const viewer = this.viewerOf(token);
-    if (!viewer) return "";
-    await this.freshness.reached(await this.facts.deleteSession(hashToken(token)));
-    return viewer.username;
+    const session = this.sessionOf(token);
+    if (!session) return "";
+    await this.freshness.reached(await this.facts.deleteKey(session.key));
+    return session.username;
   }
 
-  async authenticate(token: string): Promise<Viewer> {
-    if (!isWellFormedToken(token)) throw unauthenticated();
+  async authenticate(token: string, scope?: string): Promise<Viewer> {
+    if (!isTokenShape(token)) throw unauthenticated();
     await this.freshness.fresh();
-    return this.viewerOf(token) ?? this.refuse();
+    return this.admit(this.sessionOf(token), scope);
   }
 
-  async authenticateForWrite(token: string): Promise<Viewer> {
-    if (!isWellFormedToken(token)) throw unauthenticated();
-    const known = this.viewerOf(token);
-    if (known) return known;
+  async authenticateForWrite(token: string, scope?: string): Promise<Viewer> {
+    if (!isTokenShape(token)) throw unauthenticated();
+    const known = this.sessionOf(token);
+    if (known) return this.admit(known, scope);
     // Perhaps a session opened on another backend that this view has not seen yet.
     await this.freshness.fresh();
-    return this.viewerOf(token) ?? this.refuse();
+    return this.admit(this.sessionOf(token), scope);
+  }
+
+  /** What any live token is (a session, an OAuth token of a user, an app's own), as of now. */
+  async identify(token: string): Promise<Identity> {
+    if (!isTokenShape(token)) throw unauthenticated();
+    await this.freshness.fresh();
+    const session = this.sessionOf(token) ?? this.refuse();
+    if (!session.oauth) return { username: session.username, kind: "session", scopes: [], clientId: "" };
+    return {
+      username: session.username,
+      kind: session.username === "" ? "app" : "oauth",
+      scopes: session.oauth.scopes,
+      clientId: session.oauth.clientId,
+    };
   }
 
   async getAccount(rawUsername: unknown): Promise<Account> {
@@ -169,7 +201,7 @@ export class AccountsService implements Authenticator {
 
   /** Sets the caller's display name and bio; returns the account as it is now. */
   async updateProfile(token: string, rawDisplayName: unknown, rawBio: unknown): Promise<Account> {
-    const viewer = await this.authenticateForWrite(token);
+    const viewer = await this.authenticateForWrite(token, "write:accounts");
     const displayName = normalizeDisplayName(rawDisplayName);
     const bio = normalizeBio(rawBio);
     const account = this.view.account(viewer.username);
@@ -192,14 +224,33 @@ export class AccountsService implements Authenticator {
     return this.view.search(prefix, max);
   }
 
-  private viewerOf(token: string): Viewer | undefined {
-    const tokenHash = hashToken(token);
-    const session = this.view.session(tokenHash);
-    if (!session || session.expiresAtMs <= this.clock.now()) return undefined;
+  /** The live session or OAuth token a token names, from the view as it is. */
+  private sessionOf(token: string): Session | undefined {
+    const session = this.view.session(hashToken(token));
+    if (!session) return undefined;
+    // Each kind only in its own shape: a session is never taken for a token, nor the reverse.
+    if ((session.oauth !== undefined) !== isOAuthTokenShape(token)) return undefined;
+    if (session.expiresAtMs !== 0 && session.expiresAtMs <= this.clock.now()) return undefined;
+    return session;
+  }
+
+  /**
+   * The viewer a live session or token acts as, for a call needing `scope`: an OAuth token
+   * must act for a user and cover the scope, and a call that names no scope takes none.
+   */
+  private admit(session: Session | undefined, scope: string | undefined): Viewer {
+    if (!session) this.refuse();
+    if (session.oauth) {
+      if (session.username === "") throw permissionDenied("This method requires an authenticated user");
+      if (scope === undefined) throw permissionDenied("This call does not take an OAuth access token");
+      if (!covers(session.oauth.scopes, scope))
+        throw permissionDenied("This action is outside the authorized scopes");
+    }
     return {
       username: session.username,
-      sessionKey: this.keys.session(tokenHash),
+      sessionKey: session.key,
       sessionRevision: session.revision,
+      ...(session.oauth ? { oauth: session.oauth } : {}),
     };
   }
 
@@ -219,6 +270,10 @@ export class AccountsService implements Authenticator {
       throw tooManyRequests("too many failed logins, try again later", this.options.failureWindowSeconds);
     }
   }
+}
+
+function isTokenShape(token: string): boolean {
+  return isWellFormedToken(token) || isOAuthTokenShape(token);
 }
 
 /**

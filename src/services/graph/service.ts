@@ -46,7 +46,7 @@ export class GraphService {
   ) {}
 
   async follow(token: string, rawTarget: unknown): Promise<void> {
-    const viewer = await this.auth.authenticateForWrite(token);
+    const viewer = await this.auth.authenticateForWrite(token, "write:follows");
     const target = normalizeUsername(rawTarget);
     if (target === viewer.username) throw invalid("you cannot follow yourself");
     const account = await this.existing(target);
@@ -54,7 +54,7 @@ export class GraphService {
   }
 
   async block(token: string, rawTarget: unknown): Promise<void> {
-    const viewer = await this.auth.authenticateForWrite(token);
+    const viewer = await this.auth.authenticateForWrite(token, "write:blocks");
     const target = normalizeUsername(rawTarget);
     if (target === viewer.username) throw invalid("you cannot block yourself");
     const account = await this.existing(target);
@@ -62,14 +62,14 @@ export class GraphService {
   }
 
   async unblock(token: string, rawTarget: unknown): Promise<void> {
-    const viewer = await this.auth.authenticateForWrite(token);
+    const viewer = await this.auth.authenticateForWrite(token, "write:blocks");
     const target = normalizeUsername(rawTarget);
     if (target === viewer.username) throw invalid("you cannot unblock yourself");
     await this.settle(await this.facts.unblock(viewer, target), target);
   }
 
   async mute(token: string, rawTarget: unknown): Promise<void> {
-    const viewer = await this.auth.authenticateForWrite(token);
+    const viewer = await this.auth.authenticateForWrite(token, "write:mutes");
     const target = normalizeUsername(rawTarget);
     if (target === viewer.username) throw invalid("you cannot mute yourself");
     const account = await this.existing(target);
@@ -77,7 +77,7 @@ export class GraphService {
   }
 
   async unmute(token: string, rawTarget: unknown): Promise<void> {
-    const viewer = await this.auth.authenticateForWrite(token);
+    const viewer = await this.auth.authenticateForWrite(token, "write:mutes");
     const target = normalizeUsername(rawTarget);
     if (target === viewer.username) throw invalid("you cannot unmute yourself");
     await this.settle(await this.facts.unmute(viewer, target), target);
@@ -88,7 +88,7 @@ export class GraphService {
     if (rawNames.length > MAX_RELATIONSHIPS)
       throw invalid(`ask about at most ${MAX_RELATIONSHIPS} users at once`);
     const names = rawNames.map((raw) => normalizeUsername(raw));
-    const me = (await this.auth.authenticate(token)).username;
+    const me = (await this.auth.authenticate(token, "read:follows")).username;
     return names
       .filter((name) => this.accounts.account(name) !== undefined)
       .map((name) => ({
@@ -103,23 +103,23 @@ export class GraphService {
 
   /** Whom the caller blocks, or mutes, in name order. */
   async listBlocks(token: string, limit: number | undefined, cursor: string | undefined): Promise<UserPage> {
-    const me = (await this.auth.authenticate(token)).username;
+    const me = (await this.auth.authenticate(token, "read:blocks")).username;
     return this.pageOf(me, limit, cursor, (user, after, n) => this.view.blocksPage(user, after, n));
   }
 
   async listMutes(token: string, limit: number | undefined, cursor: string | undefined): Promise<UserPage> {
-    const me = (await this.auth.authenticate(token)).username;
+    const me = (await this.auth.authenticate(token, "read:mutes")).username;
     return this.pageOf(me, limit, cursor, (user, after, n) => this.view.mutesPage(user, after, n));
   }
 
   async unfollow(token: string, rawTarget: unknown): Promise<void> {
-    const viewer = await this.auth.authenticateForWrite(token);
+    const viewer = await this.auth.authenticateForWrite(token, "write:follows");
     const target = normalizeUsername(rawTarget);
     if (target === viewer.username) throw invalid("you cannot unfollow yourself");
     if (!this.view.isFollowing(viewer.username, target)) {
       // Perhaps a follow this view has not seen yet; if there is none, there is nothing to
       // write (and the session is checked as of now, as a write would have).
-      await this.auth.authenticate(token);
+      await this.auth.authenticate(token, "write:follows");
       if (!this.view.isFollowing(viewer.username, target)) return;
     }
     await this.settle(await this.facts.unfollow(viewer, target), target);

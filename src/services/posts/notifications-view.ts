@@ -86,15 +86,28 @@ export class NotificationsView implements Projection {
     return () => this.listeners.delete(listener);
   }
 
-  /** `user`'s visible notifications, newest first, with ids below `before`. */
+  /**
+   * `user`'s visible notifications, newest first, with ids below `before`; with `after`, the
+   * `limit` oldest above it (answered newest first: Mastodon's min_id).
+   */
   list(
     user: string,
     before: number | undefined,
     limit: number,
     kinds?: ReadonlySet<NotificationKind>,
+    after?: number,
   ): NotificationSlice {
     const all = this.byUser.get(user) ?? [];
     const entries: NotificationEntry[] = [];
+    if (after !== undefined) {
+      for (let i = lowerBound(all, after + 1); i < all.length && all[i]!.id < (before ?? Infinity); i++) {
+        const entry = all[i]!;
+        if (!this.visible(entry) || (kinds && !kinds.has(entry.kind))) continue;
+        if (entries.length === limit) return { entries: entries.reverse(), more: true };
+        entries.push(entry);
+      }
+      return { entries: entries.reverse(), more: false };
+    }
     let i = (before === undefined ? all.length : lowerBound(all, before)) - 1;
     for (; i >= 0; i--) {
       const entry = all[i]!;

@@ -1,15 +1,16 @@
-import type {
-  Notification,
-  NotificationPage,
-  NotificationType,
-  StreamEvent,
+import {
+  StreamEventKind,
+  type Notification,
+  type NotificationPage,
+  type NotificationType,
+  type StreamEvent,
 } from "../../gen/flock/posts/v1/posts.js";
 import { decodeCursor, encodeCursor } from "../../shared/cursor.js";
 import { invalid, notFound, unauthenticated } from "../../shared/errors.js";
 import { normalizeLimit } from "../../shared/validation.js";
 import type { Keys } from "../../storage/keys.js";
 import type { Freshness } from "../../storage/watch-cache.js";
-import type { Authenticator } from "../shared/auth.js";
+import { viewerMay, type Authenticator } from "../shared/auth.js";
 import type { ChangeOutcome, PostsFacts } from "./facts.js";
 import type { LiveEvents } from "./live.js";
 import type { NotificationKind, NotificationsView } from "./notifications-view.js";
@@ -45,23 +46,26 @@ export class NotificationsService {
     rawLimit: number | undefined,
     cursor: string | undefined,
     types: readonly NotificationType[] = [],
+    rawAfterId = "",
   ): Promise<NotificationPage> {
     const limit = normalizeLimit(rawLimit);
     const before = decodeId(cursor);
+    const after = rawAfterId === "" ? undefined : parseId(rawAfterId);
     const kinds = types.length > 0 ? new Set(types.map(kindOf)) : undefined;
-    const user = (await this.auth.authenticate(token)).username;
-    const slice = this.view.list(user, before, limit, kinds);
+    const user = (await this.auth.authenticate(token, "read:notifications")).username;
+    const slice = this.view.list(user, before, limit, kinds, after);
     const last = slice.entries[slice.entries.length - 1];
     return {
       notifications: await this.present.notifications(slice.entries, user),
-      nextCursor: slice.more && last ? encodeCursor(String(last.id)) : "",
+      // An ascending page (after_id) has no next cursor: the caller pages by ids.
+      nextCursor: slice.more && last && after === undefined ? encodeCursor(String(last.id)) : "",
       unread: this.view.unread(user),
     };
   }
 
   async get(token: string, rawId: string): Promise<Notification> {
     const id = parseId(rawId);
-    const user = (await this.auth.authenticate(token)).username;
+    const user = (await this.auth.authenticate(token, "read:notifications")).username;
     const entry = this.view.get(user, id);
     if (!entry) throw notFound(`no notification ${id}`);
     return (await this.present.notifications([entry], user))[0]!;
@@ -70,7 +74,7 @@ export class NotificationsService {
   /** Moves the read mark up to `upTo` (never down); returns how many are still unread. */
   async markRead(token: string, rawUpTo: string): Promise<number> {
     const upTo = parseId(rawUpTo);
-    const viewer = await this.auth.authenticate(token);
+    const viewer = await this.auth.authenticate(token, "write:notifications");
     if (upTo > this.view.readMark(viewer.username)) {
       await this.settle(
         await this.facts.mark(viewer, this.keys.notificationsRead(viewer.username), String(upTo)),
@@ -81,7 +85,7 @@ export class NotificationsService {
 
   /** Hides one notification (`id`), or all up to `upTo`, or all (both empty). */
   async dismiss(token: string, rawId: string, rawUpTo: string): Promise<void> {
-    const viewer = await this.auth.authenticate(token);
+    const viewer = await this.auth.authenticate(token, "write:notifications");
     const user = viewer.username;
     if (rawId !== "") {
       const id = parseId(rawId);
@@ -104,8 +108,14 @@ export class NotificationsService {
     fail: (err: unknown) => void,
   ): Promise<() => void> {
     const after = rawAfter === "" || rawAfter === "0" ? 0 : parseId(rawAfter);
-    const user = (await this.auth.authenticate(token)).username;
-    return this.live.subscribe(user, after, send, fail);
+    const viewer = await this.auth.authenticate(token, "read:statuses");
+    // An OAuth token without read:notifications gets the feed's events, not the notifications.
+    const deliver = viewerMay(viewer, "read:notifications")
+      ? send
+      : (event: StreamEvent) => {
+          if (event.kind !== StreamEventKind.STREAM_EVENT_KIND_NOTIFICATION) send(event);
+        };
+    return this.live.subscribe(viewer.username, after, deliver, fail);
   }
 
   /** The heartbeat a stream sends when nothing happens. */

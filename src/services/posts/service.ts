@@ -2,7 +2,12 @@ import type { FeedItem, Post, Thread } from "../../gen/flock/posts/v1/posts.js";
 import { systemClock, type Clock } from "../../shared/clock.js";
 import { decodeCursor, encodeCursor } from "../../shared/cursor.js";
 import { alreadyExists, invalid, notFound, permissionDenied, unauthenticated } from "../../shared/errors.js";
-import { normalizeLimit, normalizePostText, normalizeUsername } from "../../shared/validation.js";
+import {
+  isValidUsername,
+  normalizeLimit,
+  normalizePostText,
+  normalizeUsername,
+} from "../../shared/validation.js";
 import type { Keys } from "../../storage/keys.js";
 import type { Freshness } from "../../storage/watch-cache.js";
 import type { AccountsView } from "../accounts/view.js";
@@ -35,6 +40,20 @@ const POST_ID = /^[1-9][0-9]{0,15}$/;
 /** Ancestors a thread shows at most (a longer chain is cut at the top). */
 const MAX_ANCESTORS = 40;
 const MAX_QUERY_LENGTH = 200;
+/** Accounts one GetProfiles call may ask for. */
+const MAX_PROFILES = 200;
+
+export interface Profile {
+  username: string;
+  id: string;
+  createdAtMs: number;
+  displayName: string;
+  bio: string;
+  followers: number;
+  following: number;
+  posts: number;
+  lastPostAtMs: number;
+}
 
 /**
  * Posts, feeds, threads and reactions. Each change is one fact; every backend's view derives
@@ -62,7 +81,7 @@ export class PostsService {
     requestId = "",
     rawInReplyTo = "",
   ): Promise<Post> {
-    const viewer = await this.auth.authenticateForWrite(token);
+    const viewer = await this.auth.authenticateForWrite(token, "write:statuses");
     const text = normalizePostText(rawText);
     if (idempotencyKey !== "" && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw invalid("idempotency key must be 1–64 characters of A–Z, a–z, 0–9, _ and -");
@@ -144,7 +163,7 @@ export class PostsService {
   /** Deletes the caller's own post; answers it as it was. */
   async deletePost(token: string, rawId: string): Promise<Post> {
     const id = parsePostId(rawId);
-    const viewer = await this.auth.authenticate(token);
+    const viewer = await this.auth.authenticate(token, "write:statuses");
     const post = this.view.post(id);
     if (!post) throw notFound(`no post ${id}`);
     if (post.author !== viewer.username) throw permissionDenied("you can only delete your own posts");
@@ -154,19 +173,28 @@ export class PostsService {
   }
 
   like(token: string, rawId: string): Promise<Post> {
-    return this.react(token, rawId, (post, user) => this.keys.like(post, user), true);
+    return this.react(token, rawId, (post, user) => this.keys.like(post, user), true, "write:favourites");
   }
 
   unlike(token: string, rawId: string): Promise<Post> {
-    return this.react(token, rawId, (post, user) => this.keys.like(post, user), false);
+    return this.react(token, rawId, (post, user) => this.keys.like(post, user), false, "write:favourites");
   }
 
   repost(token: string, rawId: string): Promise<Post> {
-    return this.react(token, rawId, (post, user) => this.keys.repost(post, user), true);
+    return this.react(token, rawId, (post, user) => this.keys.repost(post, user), true, "write:statuses");
+  }
+
+  /** Reposts (idempotently) and answers the post with the repost's own id (Mastodon's reblog id). */
+  async repostWithId(token: string, rawId: string): Promise<{ post: Post; repostId: string }> {
+    const post = await this.repost(token, rawId);
+    const viewer = await this.auth.authenticateForWrite(token, "write:statuses");
+    const repost = this.view.repostOf(viewer.username, Number(post.id));
+    if (!repost) throw notFound(`no post ${post.id}`);
+    return { post, repostId: String(repost.id) };
   }
 
   unrepost(token: string, rawId: string): Promise<Post> {
-    return this.react(token, rawId, (post, user) => this.keys.repost(post, user), false);
+    return this.react(token, rawId, (post, user) => this.keys.repost(post, user), false, "write:statuses");
   }
 
   async listLikes(
@@ -189,11 +217,25 @@ export class PostsService {
     );
   }
 
-  async getFeed(token: string, rawLimit: number | undefined, cursor: string | undefined): Promise<FeedPage> {
+  /**
+   * A page of the caller's home feed: newest first below the cursor, or (with `afterId`, for
+   * Mastodon's min_id) the `limit` oldest entries above that id, still answered newest first.
+   */
+  async getFeed(
+    token: string,
+    rawLimit: number | undefined,
+    cursor: string | undefined,
+    rawAfterId = "",
+  ): Promise<FeedPage> {
     const limit = normalizeLimit(rawLimit);
     const before = decodePostCursor(cursor);
-    const viewer = (await this.auth.authenticate(token)).username;
-    return { ...(await this.page(this.view.feed(viewer, before, limit), viewer)), viewer };
+    const after = parseAfterId(rawAfterId);
+    const viewer = (await this.auth.authenticate(token, "read:statuses")).username;
+    const slice =
+      after === undefined
+        ? this.view.feed(viewer, before, limit)
+        : this.view.feedAfter(viewer, after, before, limit);
+    return { ...(await this.page(slice, viewer, after !== undefined)), viewer };
   }
 
   async listUserPosts(
@@ -201,12 +243,18 @@ export class PostsService {
     rawUser: unknown,
     rawLimit: number | undefined,
     cursor: string | undefined,
+    rawAfterId = "",
   ): Promise<PostPage> {
     const author = normalizeUsername(rawUser);
     const limit = normalizeLimit(rawLimit);
     const before = decodePostCursor(cursor);
+    const after = parseAfterId(rawAfterId);
     const viewer = await this.readerOf(token);
-    return this.page(this.view.authorTimeline(author, before, limit, viewer), viewer);
+    return this.page(
+      this.view.authorTimeline(author, before, limit, viewer, after),
+      viewer,
+      after !== undefined,
+    );
   }
 
   async countUserPosts(rawUser: unknown): Promise<number> {
@@ -220,13 +268,15 @@ export class PostsService {
     rawTag: string,
     rawLimit: number | undefined,
     cursor: string | undefined,
+    rawAfterId = "",
   ): Promise<PostPage> {
     const tag = normalizeTag(rawTag.replace(/^#/, ""));
     if (!isTag(tag)) throw invalid("a tag is 1–64 letters, digits or _, not only digits");
     const limit = normalizeLimit(rawLimit);
     const before = decodePostCursor(cursor);
+    const after = parseAfterId(rawAfterId);
     const viewer = await this.readerOf(token);
-    return this.page(this.view.tagged(tag, before, limit, viewer), viewer);
+    return this.page(this.view.tagged(tag, before, limit, viewer, after), viewer, after !== undefined);
   }
 
   async searchPosts(
@@ -239,17 +289,57 @@ export class PostsService {
     const terms = searchTerms(query, true).slice(0, MAX_QUERY_TERMS);
     const limit = normalizeLimit(rawLimit);
     const before = decodePostCursor(cursor);
-    const viewer = await this.readerOf(token);
+    const viewer = await this.readerOf(token, "read:search");
     return this.page(this.view.search(terms, before, limit, viewer), viewer);
   }
 
+  /**
+   * Accounts with their counts, by username or numeric id, in the order asked (unknown ones
+   * left out): what a client shows beside a page of posts, in one call.
+   */
+  async getProfiles(rawNames: readonly string[], rawIds: readonly string[]): Promise<Profile[]> {
+    if (rawNames.length + rawIds.length > MAX_PROFILES)
+      throw invalid(`ask for at most ${MAX_PROFILES} accounts at once`);
+    await this.freshness.fresh();
+    const found = [
+      ...rawNames.map((name) =>
+        isValidUsername(name) ? this.accounts.account(name.toLowerCase()) : undefined,
+      ),
+      ...rawIds.map((id) => (POST_ID.test(id) ? this.accounts.accountById(Number(id)) : undefined)),
+    ];
+    const seen = new Set<string>();
+    const profiles: Profile[] = [];
+    for (const account of found) {
+      if (!account || seen.has(account.username)) continue;
+      seen.add(account.username);
+      profiles.push({
+        username: account.username,
+        id: String(account.revision),
+        createdAtMs: account.createdAtMs,
+        displayName: account.displayName,
+        bio: account.bio,
+        followers: this.graph.countFollowers(account.username),
+        following: this.graph.countFollowing(account.username),
+        posts: this.view.countPosts(account.username),
+        lastPostAtMs: this.view.lastPostAtMs(account.username),
+      });
+    }
+    return profiles;
+  }
+
+  /** Accounts and live posts, as of now (instance statistics: O(authors), asked rarely). */
+  async stats(): Promise<{ accounts: number; posts: number }> {
+    await this.freshness.fresh();
+    return { accounts: this.accounts.accountCount, posts: this.view.countAllPosts() };
+  }
+
   /** The viewer behind an optional token (""), after a freshness check either way. */
-  private async readerOf(token: string): Promise<string> {
+  private async readerOf(token: string, scope = "read:statuses"): Promise<string> {
     if (token === "") {
       await this.freshness.fresh();
       return "";
     }
-    return (await this.auth.authenticate(token)).username;
+    return (await this.auth.authenticate(token, scope)).username;
   }
 
   /** A live post `viewer` may see (NOT_FOUND otherwise: a block hides the post's existence). */
@@ -284,9 +374,10 @@ export class PostsService {
     rawId: string,
     keyOf: (postId: number, user: string) => string,
     add: boolean,
+    scope: string,
   ): Promise<Post> {
     const id = parsePostId(rawId);
-    const viewer = await this.auth.authenticateForWrite(token);
+    const viewer = await this.auth.authenticateForWrite(token, scope);
     let post = this.view.post(id);
     if (!post) {
       await this.freshness.fresh();
@@ -340,8 +431,12 @@ export class PostsService {
     await this.freshness.reached(outcome.revision);
   }
 
-  private async page(slice: Slice<TimelineEntry>, viewer: string): Promise<PostPage> {
-    return { items: await this.present.items(slice.entries, viewer), nextCursor: cursorAfter(slice) };
+  /** A page of entries; an ascending one (`afterId`) has no next cursor: the caller pages by ids. */
+  private async page(slice: Slice<TimelineEntry>, viewer: string, ascending = false): Promise<PostPage> {
+    return {
+      items: await this.present.items(slice.entries, viewer),
+      nextCursor: ascending ? "" : cursorAfter(slice),
+    };
   }
 }
 
@@ -352,6 +447,13 @@ function cursorAfter(slice: Slice<{ id: number }>): string {
 
 function parsePostId(raw: string): number {
   if (!POST_ID.test(raw)) throw invalid("a post id is a positive whole number");
+  return Number(raw);
+}
+
+/** An `afterId` (Mastodon's min_id): "" for none, else a post id. */
+function parseAfterId(raw: string): number | undefined {
+  if (raw === "") return undefined;
+  if (!POST_ID.test(raw)) throw invalid("after_id is a positive whole number");
   return Number(raw);
 }
 

@@ -172,6 +172,21 @@ export class PostsView implements Projection {
     return mergeNewestFirst(timelines, before ?? Infinity, limit, (entry) => this.inFeed(reader, entry));
   }
 
+  /**
+   * The `limit` oldest entries of `reader`'s home feed with ids above `after` (and below
+   * `before`), answered newest first: Mastodon's min_id, a client catching up from an id.
+   */
+  feedAfter(reader: string, after: number, before: number | undefined, limit: number): Slice<TimelineEntry> {
+    const timelines: TimelineEntry[][] = [];
+    for (const author of this.graph.followingOf(reader)) {
+      const timeline = this.timelines.get(author);
+      if (timeline) timelines.push(timeline);
+    }
+    return mergeOldestFirst(timelines, after, before ?? Infinity, limit, (entry) =>
+      this.inFeed(reader, entry),
+    );
+  }
+
   /** Entries of `reader`'s home feed with ids above `after`, oldest first (a stream resuming). */
   feedSince(reader: string, after: number): TimelineEntry[] {
     const entries: TimelineEntry[] = [];
@@ -202,24 +217,48 @@ export class PostsView implements Projection {
     return !this.graph.eitherBlocks(viewer, post.author) && !this.graph.isMuting(viewer, post.author);
   }
 
-  /** Up to `limit` of `author`'s timeline (posts and reposts), newest first, below `before`. */
+  /**
+   * Up to `limit` of `author`'s timeline (posts and reposts), newest first, below `before`; with
+   * `after`, the `limit` oldest above it (answered newest first).
+   */
   authorTimeline(
     author: string,
     before: number | undefined,
     limit: number,
     viewer: string,
+    after?: number,
   ): Slice<TimelineEntry> {
     const timeline = this.timelines.get(author);
     if (!timeline || (viewer !== "" && this.graph.eitherBlocks(viewer, author)))
       return { entries: [], more: false };
-    return mergeNewestFirst([timeline], before ?? Infinity, limit, (entry) => {
+    const keep = (entry: TimelineEntry) => {
       const post = postOf(entry);
       return !post.deleted && (viewer === "" || !this.graph.eitherBlocks(viewer, post.author));
-    });
+    };
+    return after === undefined
+      ? mergeNewestFirst([timeline], before ?? Infinity, limit, keep)
+      : mergeOldestFirst([timeline], after, before ?? Infinity, limit, keep);
+  }
+
+  /** When `author`'s newest post was written (0: none). Reposts are not theirs. */
+  lastPostAtMs(author: string): number {
+    const timeline = this.timelines.get(author) ?? [];
+    for (let i = timeline.length - 1; i >= 0; i--) {
+      const entry = timeline[i]!;
+      if (!isRepost(entry)) return entry.createdAtMs;
+    }
+    return 0;
   }
 
   countPosts(author: string): number {
     return this.postCounts.get(author) ?? 0;
+  }
+
+  /** Live posts of every author (walks the authors: for rare callers). */
+  countAllPosts(): number {
+    let total = 0;
+    for (const count of this.postCounts.values()) total += count;
+    return total;
   }
 
   /** Direct replies to a post, oldest first, with ids above `after`. */
@@ -268,11 +307,22 @@ export class PostsView implements Projection {
     return this.repostsOf.get(id)?.get(user);
   }
 
-  /** Posts with a hashtag, newest first, below `before`, that `viewer` may see. */
-  tagged(tag: string, before: number | undefined, limit: number, viewer: string): Slice<PostEntry> {
-    return mergeNewestFirst([this.byTag.get(tag) ?? []], before ?? Infinity, limit, (p) =>
-      this.searchable(p, viewer),
-    );
+  /**
+   * Posts with a hashtag, newest first, below `before`, that `viewer` may see; with `after`, the
+   * `limit` oldest above it (answered newest first).
+   */
+  tagged(
+    tag: string,
+    before: number | undefined,
+    limit: number,
+    viewer: string,
+    after?: number,
+  ): Slice<PostEntry> {
+    const keep = (p: PostEntry) => this.searchable(p, viewer);
+    const list = this.byTag.get(tag) ?? [];
+    return after === undefined
+      ? mergeNewestFirst([list], before ?? Infinity, limit, keep)
+      : mergeOldestFirst([list], after, before ?? Infinity, limit, keep);
   }
 
   /**
@@ -605,4 +655,55 @@ export function mergeNewestFirst<T extends { id: number }>(
     entries.push(entry);
   }
   return { entries, more: false };
+}
+
+/**
+ * The `limit` oldest entries with ids in (`after`, `before`) across ascending `lists` that
+ * `keep` accepts, each post at most once, answered newest first (as every page is): a min-heap
+ * holds one cursor per list. `more` says whether a further accepted entry exists above them.
+ */
+export function mergeOldestFirst<T extends { id: number }>(
+  lists: readonly T[][],
+  after: number,
+  before: number,
+  limit: number,
+  keep: (entry: T) => boolean = () => true,
+): Slice<T> {
+  const heap: { list: T[]; at: number }[] = [];
+  for (const list of lists) {
+    const at = upperBound(list, after);
+    if (at < list.length && list[at]!.id < before) heap.push({ list, at });
+  }
+  const idOf = (i: number) => heap[i]!.list[heap[i]!.at]!.id;
+  const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j]!, heap[i]!]);
+  const siftDown = (start: number) => {
+    for (let i = start; ;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < heap.length && idOf(left) < idOf(smallest)) smallest = left;
+      if (right < heap.length && idOf(right) < idOf(smallest)) smallest = right;
+      if (smallest === i) return;
+      swap(i, smallest);
+      i = smallest;
+    }
+  };
+  for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(i);
+  const entries: T[] = [];
+  const seen = new Set<number>();
+  while (heap.length > 0) {
+    const top = heap[0]!;
+    const entry = top.list[top.at]!;
+    if (++top.at >= top.list.length || top.list[top.at]!.id >= before) {
+      heap[0] = heap[heap.length - 1]!;
+      heap.pop();
+    }
+    siftDown(0);
+    const post = "post" in entry ? (entry as unknown as RepostEntry).post.id : entry.id;
+    if (seen.has(post) || !keep(entry)) continue;
+    if (entries.length === limit) return { entries: entries.reverse(), more: true };
+    seen.add(post);
+    entries.push(entry);
+  }
+  return { entries: entries.reverse(), more: false };
 }
