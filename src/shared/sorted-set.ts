@@ -10,6 +10,11 @@ export class SortedSet {
     return this.items.length;
   }
 
+  /** Every value, ascending: the set's own array, not a copy (read it, never change it). */
+  values(): readonly string[] {
+    return this.items;
+  }
+
   clear(): void {
     this.items.length = 0;
   }

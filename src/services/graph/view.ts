@@ -3,6 +3,8 @@ import type { Keys } from "../../storage/keys.js";
 import type { Projection } from "../../storage/watch-cache.js";
 import { SortedSet, sortedSetFor } from "../../shared/sorted-set.js";
 
+const NOBODY: readonly string[] = Object.freeze([]);
+
 /** One relation of the graph (follows, blocks or mutes), from both ends, in name order. */
 class Relation {
   readonly from = new Map<string, SortedSet>();
@@ -83,7 +85,7 @@ export class GraphView implements Projection {
 
   /** Who follows `user` (in name order): whose feeds a post of theirs reaches. */
   followersOf(user: string): readonly string[] {
-    return this.followers.get(user)?.ascendingAfter(undefined, Infinity) ?? [];
+    return this.followers.get(user)?.values() ?? NOBODY;
   }
 
   isFollowing(follower: string, followee: string): boolean {
@@ -92,7 +94,7 @@ export class GraphView implements Projection {
 
   /** Whom `user` follows, in name order. */
   followingOf(user: string): readonly string[] {
-    return this.following.get(user)?.ascendingAfter(undefined, Infinity) ?? [];
+    return this.following.get(user)?.values() ?? NOBODY;
   }
 
   /** Up to `limit` of whom `user` follows, in name order, strictly after `after`. */

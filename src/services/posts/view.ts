@@ -61,6 +61,8 @@ export interface DeletedPost {
   repostedBy: readonly string[];
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+
 /** Bytes a kept text costs (UTF-16 in memory, plus the string's header). */
 const textCost = (text: string) => 2 * text.length + 16;
 const DEFAULT_DELETE_LOG = 10_000;
@@ -395,8 +397,9 @@ export class PostsView implements Projection {
       text: record.text,
       inReplyTo: record.inReplyTo === "" ? 0 : Number(record.inReplyTo),
       inReplyToAuthor: record.inReplyToAuthor,
-      mentions: record.mentions,
-      tags: record.tags,
+      // Most posts have neither: one shared empty list instead of two arrays per post.
+      mentions: record.mentions.length > 0 ? record.mentions : NONE,
+      tags: record.tags.length > 0 ? record.tags : NONE,
       replies: 0,
       likes: 0,
       reposts: 0,
