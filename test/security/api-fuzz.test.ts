@@ -518,6 +518,13 @@ describe("hostile JSON API", () => {
       ["a post by the friend"],
     );
     const profile = await world.api.user(world.victim.name);
-    assert.deepEqual(profile.body, { username: "victim", followers: 0, following: 1, posts: 3 });
+    assert.deepEqual(profile.body, {
+      username: "victim",
+      displayName: null,
+      bio: null,
+      followers: 0,
+      following: 1,
+      posts: 3,
+    });
   });
 });

@@ -63,7 +63,11 @@ export async function buildWorld(): Promise<World> {
     success: [
       put(
         new Keys("flock/").session(hashToken(expiredToken)),
-        SessionRecord.encode({ username: victim.name, createdAtMs: now - 7_200_000, expiresAtMs: now - 3_600_000 }).finish(),
+        SessionRecord.encode({
+          username: victim.name,
+          createdAtMs: now - 7_200_000,
+          expiresAtMs: now - 3_600_000,
+        }).finish(),
       ),
       put(new Keys("flock/").tick("a")),
     ],
