@@ -20,7 +20,7 @@ export function meRoutes(app: FastifyInstance, ctx: WebContext): void {
    */
   app.patch("/api/v1/me", async (request) => {
     const token = requireToken(tokenFromHeader(request));
-    const body = objectBody(request.body ?? {});
+    const body = objectBody(request.body === undefined ? {} : request.body);
     const rawName = optionalStringField(body, "displayName");
     const rawBio = optionalStringField(body, "bio");
     const displayName = rawName === undefined ? undefined : rawName === null ? "" : displayNameOf(rawName);
