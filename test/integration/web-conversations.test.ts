@@ -196,14 +196,15 @@ describe("HTML pages: conversations and reactions", () => {
     await api.reply(fan.token, mine.id, "noticed");
 
     await me.browser.get("/");
-    assert.match(me.browser.lastHtml, /<span id="unread-number">3<\/span>/);
+    assert.match(me.browser.lastHtml, /aria-label="Notifications, 3 unread"/);
     const page = await me.browser.get("/notifications");
     assert.equal(page.status, 200);
     const html = me.browser.lastHtml;
     assert.equal(html.match(/class="notification [a-z]+ unread"/g)?.length, 3);
     assert.ok(html.indexOf("replied to your post") < html.indexOf("liked your post"), "newest first");
     assert.ok(html.indexOf("liked your post") < html.indexOf("followed you"));
-    assert.match(html, /<span class="unread" id="unread-count" hidden>/, "read now");
+    assert.match(html, /aria-label="Notifications"/, "read now");
+    assert.match(html, /<span class="unread" id="unread-count" hidden>/);
     assert.equal((await api.notifications(me.token)).body.unread, 0);
     await me.browser.get("/notifications");
     assert.doesNotMatch(me.browser.lastHtml, /notification [a-z]+ unread/);

@@ -132,6 +132,9 @@ describe("live stream relay", () => {
     const { raw, reply: r } = fakeReply();
     const streams = new LiveStreams(backend, log, options);
     streams.relay(request, r, "token", 7);
+    assert.equal(raw.head, undefined, "open only once the backend has subscribed it");
+    assert.equal(calls[0]!.after, "7");
+    calls[0]!.event(8, StreamEventKind.STREAM_EVENT_KIND_HEARTBEAT);
     assert.deepEqual(raw.head, {
       code: 200,
       headers: {
@@ -141,8 +144,6 @@ describe("live stream relay", () => {
         "x-accel-buffering": "no",
       },
     });
-    assert.equal(calls[0]!.after, "7");
-    calls[0]!.event(8, StreamEventKind.STREAM_EVENT_KIND_HEARTBEAT);
     calls[0]!.event(10, StreamEventKind.STREAM_EVENT_KIND_POST, feedItem(10));
     calls[0]!.event(12, StreamEventKind.STREAM_EVENT_KIND_POST, feedItem(12));
     // The backend goes away between a post and the notification of the same commit.

@@ -29,6 +29,12 @@ const FINAL = new Set<number>([
   status.INVALID_ARGUMENT,
   status.NOT_FOUND,
 ]);
+/**
+ * The answer's head waits for the backend's first word (its heartbeat at once, or an event), so
+ * a client that sees the stream open is subscribed; a backend that says nothing at first (an
+ * older one) gets this long.
+ */
+const OPEN_WAIT_MS = 2_000;
 const RESUBSCRIBE_FIRST_MS = 50;
 const RESUBSCRIBE_MAX_MS = 2_000;
 
@@ -109,6 +115,8 @@ class Relay {
   private failures = 0;
   private heartbeat: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
+  private opening: NodeJS.Timeout | undefined;
+  private headWritten = false;
   private ended = false;
 
   constructor(
@@ -125,6 +133,16 @@ class Relay {
   }
 
   start(): void {
+    this.res.on("close", () => this.end());
+    this.opening = setTimeout(() => this.open(), OPEN_WAIT_MS);
+    this.subscribe();
+  }
+
+  /** Writes the stream's head, once: from then on the client sees it open. */
+  private open(): void {
+    if (this.headWritten || this.ended) return;
+    this.headWritten = true;
+    clearTimeout(this.opening);
     // The headers the app's hooks set so far (security headers) go out with the stream's own.
     const set: OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(this.setup.reply.getHeaders())) {
@@ -137,16 +155,17 @@ class Relay {
       // Tells buffering proxies (nginx and the like) to pass each event on at once.
       "x-accel-buffering": "no",
     });
-    this.res.on("close", () => this.end());
     this.heartbeat = setTimeout(() => this.write(": heartbeat\n\n"), this.options.heartbeatMs);
     this.write(`retry: ${this.options.retryMs}\n: stream open\n\n`);
-    this.subscribe();
   }
 
   /** Ends the stream (the client left, or shutdown, or the backend refused it for good). */
   end(): void {
     if (this.ended) return;
+    // Ended before it opened (shutdown, a refusal): the client still gets a well-formed answer.
+    if (!this.headWritten && !this.res.destroyed) this.open();
     this.ended = true;
+    clearTimeout(this.opening);
     clearTimeout(this.heartbeat);
     clearTimeout(this.retry);
     const call = this.call;
@@ -194,6 +213,7 @@ class Relay {
 
   private onEvent(event: StreamEvent): void {
     this.failures = 0;
+    this.open();
     const revision = Number(event.revision);
     if (!Number.isSafeInteger(revision)) return;
     if (this.skipAt !== undefined && revision > this.skipAt) this.skipAt = undefined;

@@ -44,7 +44,7 @@ function ago(iso, now) {
 
 function refreshTimes(root) {
   const now = Date.now();
-  for (const time of root.querySelectorAll("time[datetime]")) {
+  for (const time of root.querySelectorAll("time[datetime]:not([data-absolute])")) {
     const text = ago(time.getAttribute("datetime"), now);
     if (time.textContent !== text) time.textContent = text;
   }
@@ -251,10 +251,11 @@ document.addEventListener("keydown", (event) => {
     let announced = 0;
     const setUnread = (n) => {
       const badge = document.getElementById("unread-count");
-      const number = document.getElementById("unread-number");
-      if (!badge || !number) return;
-      number.textContent = String(n);
+      const bell = document.getElementById("bell");
+      if (!badge || !bell) return;
+      badge.textContent = String(n);
       badge.hidden = n === 0;
+      bell.setAttribute("aria-label", n === 0 ? "Notifications" : `Notifications, ${n} unread`);
     };
     const showWaiting = () => {
       const box = document.getElementById("live");
@@ -272,6 +273,12 @@ document.addEventListener("keydown", (event) => {
       }
     };
     const stream = new window.EventSource(live.dataset.stream);
+    // "open" once the server has subscribed this page (what the browser tests wait for).
+    const state = () => {
+      document.documentElement.dataset.live = ["connecting", "open", "closed"][stream.readyState] ?? "closed";
+    };
+    stream.addEventListener("open", state);
+    stream.addEventListener("error", state);
     stream.addEventListener("post", (event) => {
       const post = JSON.parse(event.data);
       if (document.querySelector(`#feed-posts li[data-post-id="${post.id}"]`) && !post.repostedBy) return;
@@ -288,8 +295,8 @@ document.addEventListener("keydown", (event) => {
       showWaiting();
     });
     stream.addEventListener("notification", () => {
-      const number = document.getElementById("unread-number");
-      setUnread(Number(number?.textContent ?? "0") + 1);
+      const badge = document.getElementById("unread-count");
+      setUnread(Number(badge?.textContent ?? "0") + 1);
     });
     window.addEventListener("pagehide", () => stream.close());
 
