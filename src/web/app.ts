@@ -10,16 +10,25 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { registerWebOps } from "./ops/web-ops.js";
 import { accountRoutes } from "./api/accounts.js";
 import { followingRoutes } from "./api/following.js";
+import { discoverRoutes } from "./api/discover.js";
+import { meRoutes } from "./api/me.js";
+import { notificationRoutes } from "./api/notifications.js";
 import { postRoutes } from "./api/posts.js";
+import { relationRoutes } from "./api/relations.js";
+import { streamingRoutes } from "./api/streaming.js";
 import { userRoutes } from "./api/users.js";
+import { DEFAULT_LIVE_OPTIONS, LiveStreams, type LiveOptions } from "./live/relay.js";
 import type { WebContext } from "./context.js";
 import { registerMastodonApi } from "./mastodon/routes.js";
 import { toHttpError } from "./http-errors.js";
 import { CSRF_HMAC_KEY, csrfBinding } from "./session.js";
 import { authPages } from "./pages/auth.js";
 import { homePages } from "./pages/home.js";
+import { notificationPages } from "./pages/notifications.js";
+import { postPages } from "./pages/posts.js";
 import { profilePages } from "./pages/profile.js";
 import { searchPages } from "./pages/search.js";
+import { settingsPages } from "./pages/settings.js";
 import { renderPage } from "./render.js";
 
 /** Request bodies are small (a post is 280 characters); anything bigger is refused with 413. */
@@ -30,7 +39,10 @@ const REQUEST_TIMEOUT_MS = 15_000;
  * The stateless web tier: HTML pages and the JSON API, both composing backend calls.
  * It keeps nothing between requests, so any replica serves any request.
  */
-export async function buildWebApp(ctx: WebContext, options: { trustProxy?: string | boolean } = {}) {
+export async function buildWebApp(
+  ctx: WebContext,
+  options: { trustProxy?: string | boolean; live?: Partial<LiveOptions> } = {},
+) {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -86,6 +98,16 @@ export async function buildWebApp(ctx: WebContext, options: { trustProxy?: strin
     reply.generateCsrf = (opts) => generate.call(reply, { ...opts, userInfo: csrfBinding(request) });
   });
   await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT_BYTES });
+  // JSON as Fastify parses it (a `__proto__` or `constructor.prototype` key is refused), except
+  // that an empty body is no body: many client libraries send `Content-Type: application/json`
+  // on every request, a bodyless PUT or DELETE included.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const text = typeof body === "string" ? body : body.toString("utf8");
+    if (text === "") return done(null, undefined);
+    parseJson(request, text, done);
+  });
   await app.register(fastifyStatic, {
     root: join(dirname(fileURLToPath(import.meta.url)), "static"),
     prefix: "/static/",
@@ -151,21 +173,38 @@ export async function buildWebApp(ctx: WebContext, options: { trustProxy?: strin
   app.get("/healthz", async () => ({ ok: true }));
   // Operations: /readyz, /metrics, /cluster, request metrics (web/ops/web-ops.ts).
   await registerWebOps(app, ctx.ops);
-  registerRoutes(app, ctx);
+  // Live streams end first on close (clients resume on another replica), so the close that
+  // waits for requests in flight is not held up by them.
+  const streams = new LiveStreams(
+    ctx.backend,
+    ctx.log,
+    { ...DEFAULT_LIVE_OPTIONS, ...options.live },
+    (open) => ctx.ops.metrics.openStreams.set(open),
+  );
+  app.addHook("preClose", async () => streams.closeAll());
+  registerRoutes(app, ctx, streams);
   // The Mastodon client API, beside Flock's own (src/web/mastodon/routes.ts says how they share paths).
   await registerMastodonApi(app, ctx);
   return app;
 }
 
-function registerRoutes(app: FastifyInstance, ctx: WebContext): void {
+function registerRoutes(app: FastifyInstance, ctx: WebContext, streams: LiveStreams): void {
   accountRoutes(app, ctx);
   followingRoutes(app, ctx);
   postRoutes(app, ctx);
   userRoutes(app, ctx);
+  meRoutes(app, ctx);
+  discoverRoutes(app, ctx);
+  notificationRoutes(app, ctx);
+  relationRoutes(app, ctx);
+  streamingRoutes(app, ctx, streams);
   homePages(app, ctx);
   authPages(app, ctx);
   profilePages(app, ctx);
+  postPages(app, ctx);
   searchPages(app, ctx);
+  notificationPages(app, ctx);
+  settingsPages(app, ctx);
 }
 
 function isApi(url: string): boolean {

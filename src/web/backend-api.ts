@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyRequest } from "fastify";
-import type { FeedItem, Post } from "../gen/flock/posts/v1/posts.js";
+import type { GetAccountResponse } from "../gen/flock/accounts/v1/accounts.js";
+import type { Relationship } from "../gen/flock/graph/v1/graph.js";
+import {
+  NotificationType,
+  type FeedItem,
+  type Notification,
+  type Post,
+} from "../gen/flock/posts/v1/posts.js";
 import type { WebContext } from "./context.js";
 
 /**
@@ -47,11 +54,56 @@ export interface UserPage {
   nextCursor: string | null;
 }
 
+/** A thread's ancestor that was deleted: where it stood, and nothing else. */
+export interface DeletedPost {
+  id: string;
+  deleted: true;
+}
+
+/** A post in its conversation: what it answers (oldest first) and a page of its direct replies. */
+export interface ApiThread {
+  ancestors: (ApiPost | DeletedPost)[];
+  post: ApiPost;
+  replies: ApiPost[];
+  nextCursor: string | null;
+}
+
+export type ApiNotificationType = "follow" | "like" | "repost" | "reply" | "mention";
+
+export interface ApiNotification {
+  id: string;
+  type: ApiNotificationType;
+  from: string;
+  createdAt: string;
+  /** The post it is about; absent for a follow, and once that post is deleted. */
+  post?: ApiPost;
+}
+
+export interface NotificationsPage {
+  notifications: ApiNotification[];
+  /** How many of the user's notifications are newer than what they have read. */
+  unread: number;
+  nextCursor: string | null;
+}
+
 export interface Profile {
   username: string;
+  /** null when unset (the username is shown instead). */
+  displayName: string | null;
+  /** null when unset. */
+  bio: string | null;
   followers: number;
   following: number;
   posts: number;
+}
+
+/** How the viewer and another account stand. */
+export interface ApiRelationship {
+  following: boolean;
+  followedBy: boolean;
+  blocking: boolean;
+  blockedBy: boolean;
+  muting: boolean;
 }
 
 export function apiPost(post: Post): ApiPost {
@@ -71,6 +123,33 @@ export function apiPost(post: Post): ApiPost {
     mentions: post.mentions,
     tags: post.tags,
   };
+}
+
+/** A thread's ancestor: the post, or the placeholder of a deleted one. */
+export function apiAncestor(post: Post): ApiPost | DeletedPost {
+  return post.deleted ? { id: post.id, deleted: true } : apiPost(post);
+}
+
+const TYPE_NAMES: Partial<Record<NotificationType, ApiNotificationType>> = {
+  [NotificationType.NOTIFICATION_TYPE_FOLLOW]: "follow",
+  [NotificationType.NOTIFICATION_TYPE_LIKE]: "like",
+  [NotificationType.NOTIFICATION_TYPE_REPOST]: "repost",
+  [NotificationType.NOTIFICATION_TYPE_REPLY]: "reply",
+  [NotificationType.NOTIFICATION_TYPE_MENTION]: "mention",
+};
+
+/** A notification as the JSON API answers it (undefined for a type this version does not know). */
+export function apiNotification(n: Notification): ApiNotification | undefined {
+  const type = TYPE_NAMES[n.type];
+  if (!type) return undefined;
+  const out: ApiNotification = {
+    id: n.id,
+    type,
+    from: n.from,
+    createdAt: new Date(n.createdAtMs).toISOString(),
+  };
+  if (n.post) out.post = apiPost(n.post);
+  return out;
 }
 
 export function apiFeedPost(item: FeedItem): ApiFeedPost {
@@ -97,6 +176,8 @@ export function backendApi(ctx: WebContext, request: FastifyRequest) {
   const requestId = request.id;
   const as = (token: string) => ({ token, requestId });
   const anon = { requestId };
+  /** Reads that depend on who asks (their likes, blocks) carry the token when there is one. */
+  const viewer = (token: string) => (token === "" ? anon : as(token));
 
   return {
     createAccount: async (username: string, password: string) =>
@@ -136,14 +217,57 @@ export function backendApi(ctx: WebContext, request: FastifyRequest) {
      * outcome is unknown) then finds the post it made instead of making a second. The client's
      * Idempotency-Key, when it sent one, goes along as is.
      */
-    createPost: async (token: string, text: string, idempotencyKey = "") =>
+    createPost: async (token: string, text: string, idempotencyKey = "", inReplyTo = "") =>
       apiPost(
         await backend.call(
           backend.posts,
           backend.posts.createPost,
-          { text, idempotencyKey, requestId: randomUUID(), inReplyTo: "" },
+          { text, idempotencyKey, requestId: randomUUID(), inReplyTo },
           as(token),
         ),
+      ),
+
+    /** One post as `token`'s user sees it ("" for nobody): NOT_FOUND when deleted or hidden by a block. */
+    post: async (token: string, id: string) =>
+      apiPost(await backend.call(backend.posts, backend.posts.getPost, { id }, viewer(token))),
+
+    thread: async (token: string, id: string, limit: number, cursor: string): Promise<ApiThread> => {
+      const thread = await backend.call(
+        backend.posts,
+        backend.posts.getThread,
+        { id, limit, cursor },
+        viewer(token),
+      );
+      return {
+        ancestors: thread.ancestors.map(apiAncestor),
+        post: apiPost(thread.post!),
+        replies: thread.replies.map(apiPost),
+        nextCursor: nextCursor(thread.nextCursor),
+      };
+    },
+
+    /** Deletes the token's user's own post; answers it as it was. */
+    deletePost: async (token: string, id: string) =>
+      apiPost((await backend.call(backend.posts, backend.posts.deletePost, { id }, as(token))).post!),
+
+    /** Like, unlike, repost or unrepost (each idempotent); answers the post as it is now. */
+    react: async (token: string, id: string, action: Reaction) =>
+      apiPost((await backend.call(backend.posts, backend.posts[action], { id }, as(token))).post!),
+
+    likes: async (id: string, limit: number, cursor: string): Promise<UserPage> =>
+      userPage(await backend.call(backend.posts, backend.posts.listLikes, { id, limit, cursor }, anon)),
+
+    reposts: async (id: string, limit: number, cursor: string): Promise<UserPage> =>
+      userPage(await backend.call(backend.posts, backend.posts.listReposts, { id, limit, cursor }, anon)),
+
+    tagPosts: async (token: string, tag: string, limit: number, cursor: string): Promise<PostPage> =>
+      postPage(
+        await backend.call(backend.posts, backend.posts.listTagPosts, { tag, limit, cursor }, viewer(token)),
+      ),
+
+    searchPosts: async (token: string, query: string, limit: number, cursor: string): Promise<PostPage> =>
+      postPage(
+        await backend.call(backend.posts, backend.posts.searchPosts, { query, limit, cursor }, viewer(token)),
       ),
 
     /** A page of the token's user's feed, and who that user is. */
@@ -156,9 +280,15 @@ export function backendApi(ctx: WebContext, request: FastifyRequest) {
       return { viewer: feed.viewer, page: postPage(feed) };
     },
 
-    userPosts: async (username: string, limit: number, cursor: string): Promise<PostPage> =>
+    /** An author's posts and reposts as `token`'s user sees them ("" for nobody: no blocks apply). */
+    userPosts: async (token: string, username: string, limit: number, cursor: string): Promise<PostPage> =>
       postPage(
-        await backend.call(backend.posts, backend.posts.listUserPosts, { username, limit, cursor }, anon),
+        await backend.call(
+          backend.posts,
+          backend.posts.listUserPosts,
+          { username, limit, cursor },
+          viewer(token),
+        ),
       ),
 
     /** Resolves when the user exists; NOT_FOUND otherwise. */
@@ -173,13 +303,88 @@ export function backendApi(ctx: WebContext, request: FastifyRequest) {
         backend.call(backend.graph, backend.graph.getCounts, { username }, anon),
         backend.call(backend.posts, backend.posts.countUserPosts, { username }, anon),
       ]);
+      return profileOf(account, counts, posts.count);
+    },
+
+    /**
+     * Sets the token's user's display name and bio (both: the backend takes the pair) and
+     * answers their profile as it is now.
+     */
+    updateProfile: async (token: string, displayName: string, bio: string): Promise<Profile> => {
+      const account = await backend.call(
+        backend.accounts,
+        backend.accounts.updateProfile,
+        { displayName, bio },
+        as(token),
+      );
+      const { username } = account;
+      const [counts, posts] = await Promise.all([
+        backend.call(backend.graph, backend.graph.getCounts, { username }, anon),
+        backend.call(backend.posts, backend.posts.countUserPosts, { username }, anon),
+      ]);
+      return profileOf(account, counts, posts.count);
+    },
+
+    /** The public account (display name and bio as stored, "" when unset). NOT_FOUND when none. */
+    account: (username: string) =>
+      backend.call(backend.accounts, backend.accounts.getAccount, { username }, anon),
+
+    /** How the token's user stands with each named user (unknown names are left out). */
+    relationships: async (token: string, usernames: string[]): Promise<Map<string, ApiRelationship>> => {
+      const answer = await backend.call(
+        backend.graph,
+        backend.graph.getRelationships,
+        { usernames },
+        as(token),
+      );
+      return new Map(answer.relationships.map((r) => [r.username, relationshipOf(r)]));
+    },
+
+    /** Block, unblock, mute or unmute (each idempotent). */
+    relate: async (token: string, username: string, action: "block" | "unblock" | "mute" | "unmute") => {
+      await backend.call(backend.graph, backend.graph[action], { username }, as(token));
+    },
+
+    blocks: async (token: string, limit: number, cursor: string): Promise<UserPage> =>
+      userPage(await backend.call(backend.graph, backend.graph.listBlocks, { limit, cursor }, as(token))),
+
+    mutes: async (token: string, limit: number, cursor: string): Promise<UserPage> =>
+      userPage(await backend.call(backend.graph, backend.graph.listMutes, { limit, cursor }, as(token))),
+
+    notifications: async (token: string, limit: number, cursor: string): Promise<NotificationsPage> => {
+      const page = await backend.call(
+        backend.notifications,
+        backend.notifications.listNotifications,
+        { limit, cursor, types: [] },
+        as(token),
+      );
       return {
-        username: account.username,
-        followers: counts.followers,
-        following: counts.following,
-        posts: posts.count,
+        notifications: page.notifications.map(apiNotification).filter((n) => n !== undefined),
+        unread: page.unread,
+        nextCursor: nextCursor(page.nextCursor),
       };
     },
+
+    /** How many notifications the token's user has not read (0 when the token names nobody). */
+    unreadCount: async (token: string): Promise<number> => {
+      if (token === "") return 0;
+      try {
+        const page = await backend.call(
+          backend.notifications,
+          backend.notifications.listNotifications,
+          { limit: 1, cursor: "", types: [] },
+          as(token),
+        );
+        return page.unread;
+      } catch {
+        // The badge is a nicety: a page does not fail because it could not be counted.
+        return 0;
+      }
+    },
+
+    /** Moves the read mark up to a notification id (never down); answers how many are unread. */
+    markRead: async (token: string, upTo: string) =>
+      (await backend.call(backend.notifications, backend.notifications.markRead, { upTo }, as(token))).unread,
 
     following: async (username: string, limit: number, cursor: string): Promise<UserPage> =>
       userPage(
@@ -198,6 +403,33 @@ export function backendApi(ctx: WebContext, request: FastifyRequest) {
 }
 
 export type BackendApi = ReturnType<typeof backendApi>;
+
+export type Reaction = "like" | "unlike" | "repost" | "unrepost";
+
+function profileOf(
+  account: GetAccountResponse,
+  counts: { followers: number; following: number },
+  posts: number,
+): Profile {
+  return {
+    username: account.username,
+    displayName: account.displayName || null,
+    bio: account.bio || null,
+    followers: counts.followers,
+    following: counts.following,
+    posts,
+  };
+}
+
+function relationshipOf(r: Relationship): ApiRelationship {
+  return {
+    following: r.following,
+    followedBy: r.followedBy,
+    blocking: r.blocking,
+    blockedBy: r.blockedBy,
+    muting: r.muting,
+  };
+}
 
 function postPage(page: { items: FeedItem[]; nextCursor: string }): PostPage {
   return { posts: page.items.map(apiFeedPost), nextCursor: nextCursor(page.nextCursor) };

@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { assetUrl, avatarHue, charactersLeft, segments, timeAgo } from "./render.js";
+import {
+  assetUrl,
+  avatarHue,
+  charactersLeft,
+  entryKey,
+  excerpt,
+  safeBack,
+  segments,
+  timeAgo,
+  withNotice,
+} from "./render.js";
 
 describe("page helpers", () => {
   it("links @mentions and leaves everything else as plain text", () => {
@@ -18,6 +28,44 @@ describe("page helpers", () => {
     assert.deepEqual(segments(`@${"x".repeat(33)}`), [{ text: `@${"x".repeat(33)}` }]);
     assert.deepEqual(segments('@bob"><script>'), [{ text: "@bob", mention: "bob" }, { text: '"><script>' }]);
     assert.deepEqual(segments(""), []);
+  });
+
+  it("links #hashtags, and only the mentions and tags the backend found when it says which", () => {
+    assert.deepEqual(segments("#Cats & #dogs, not a#b, &#35; or #123"), [
+      { text: "#Cats", tag: "cats" },
+      { text: " & " },
+      { text: "#dogs", tag: "dogs" },
+      { text: ", not a#b, &#35; or #123" },
+    ]);
+    assert.deepEqual(segments("@ann and @ghost_x #on #off", ["ann"], ["on"]), [
+      { text: "@ann", mention: "ann" },
+      { text: " and @ghost_x " },
+      { text: "#on", tag: "on" },
+      { text: " #off" },
+    ]);
+    assert.deepEqual(segments("#Ｃａｔｓ"), [{ text: "#Ｃａｔｓ", tag: "cats" }], "NFKC, like the backend");
+  });
+
+  it("sends a form back only to a path on this site", () => {
+    assert.equal(safeBack("/posts/12?cursor=abc#x"), "/posts/12?cursor=abc");
+    for (const bad of [
+      "//evil.example",
+      "/\\evil.example",
+      "https://evil.example",
+      "/a b",
+      "/\u0000",
+      "",
+      12,
+      undefined,
+    ]) {
+      assert.equal(safeBack(bad), "/", JSON.stringify(bad));
+    }
+    assert.equal(safeBack(`/${"a".repeat(600)}`), "/");
+    assert.equal(withNotice("/u/ann?cursor=c&notice=old", "muted"), "/u/ann?cursor=c&notice=muted");
+    assert.equal(withNotice("/", undefined, "p-12"), "/#p-12");
+    assert.equal(entryKey({ id: "12", repostedBy: "bob" }), "12-r-bob");
+    assert.equal(entryKey({ id: "12", repostedBy: null }), "12");
+    assert.equal(excerpt("🐦".repeat(200), 10), `${"🐦".repeat(9)}…`);
   });
 
   it("counts characters left like the server: code points of the trimmed NFC text", () => {

@@ -294,7 +294,7 @@ export function conversationsContract(name: string, make: () => Promise<StoreUnd
     it("streams a reader's events in commit order, and resumes after a revision with none missed or repeated", async () => {
       await a.graph.follow(bob, "ann");
       const live = streamRecorder();
-      const close = await b.notifications.subscribe(bob, "", live.send, live.fail);
+      const { close } = await b.notifications.subscribe(bob, "", live.send, live.fail);
       const first = await a.posts.createPost(ann, "first");
       await a.posts.like(ann, (await b.posts.createPost(bob, "by bob")).id);
       const second = await a.posts.createPost(ann, "second");
@@ -318,7 +318,7 @@ export function conversationsContract(name: string, make: () => Promise<StoreUnd
 
       // Resuming after the first event, on the other backend, replays the rest exactly.
       const resumed = streamRecorder();
-      const closeResumed = await a.notifications.subscribe(
+      const { close: closeResumed } = await a.notifications.subscribe(
         bob,
         live.events[0]!.revision,
         resumed.send,

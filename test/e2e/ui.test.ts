@@ -130,7 +130,7 @@ describe("Flock in a real browser", { timeout: 120_000 }, () => {
     assert.ok(await sameDocument(a), "followed without a full page load");
 
     // Bob finds Alice with the search box in the header.
-    await b.getByRole("searchbox", { name: "Find people by username" }).fill("al");
+    await b.getByRole("searchbox", { name: "Search people and posts" }).fill("al");
     await b.keyboard.press("Enter");
     await b.waitForURL((url) => url.pathname === "/search");
     await a11y(b, "search results");

@@ -104,6 +104,8 @@ describe("replication: 3 etcd members, 2 backends, 2 web replicas, front door", 
     assert.equal((await front.login("restartauthor", "correct horse battery")).status, 201);
     assert.deepEqual((await front.user("restartauthor")).body, {
       username: "restartauthor",
+      displayName: null,
+      bio: null,
       followers: 1,
       following: 0,
       posts: 1,

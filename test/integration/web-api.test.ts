@@ -77,7 +77,14 @@ describe("JSON API", () => {
       await a.newUser(y);
       assert.equal((await a.follow(tx, y)).status, 204);
       assert.equal((await b.follow(tx, y)).status, 204);
-      assert.deepEqual((await a.user(y)).body, { username: y, followers: 1, following: 0, posts: 0 });
+      assert.deepEqual((await a.user(y)).body, {
+        username: y,
+        displayName: null,
+        bio: null,
+        followers: 1,
+        following: 0,
+        posts: 0,
+      });
       assert.equal((await a.user(x)).body.following, 1);
       assert.equal((await b.unfollow(tx, y)).status, 204);
       assert.equal((await a.unfollow(tx, y)).status, 204);

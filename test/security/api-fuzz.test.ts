@@ -16,6 +16,7 @@ import {
 import {
   deepJson,
   encodeSegment,
+  FORBIDDEN_CHARS,
   forgedToken,
   hostileString,
   invalidText,
@@ -31,6 +32,13 @@ interface Case {
 }
 
 const JSON_TYPE = { "content-type": "application/json" };
+
+/** The method each body-taking route answers. */
+function methodFor(path: string): string {
+  if (path.includes("following") || path.endsWith("/like")) return "PUT";
+  if (path === "/api/v1/me") return "PATCH";
+  return "POST";
+}
 const RUNS = 200;
 const BATCH = 10;
 
@@ -101,14 +109,68 @@ describe("hostile JSON API", () => {
   /** Each authenticated call, with a body it would accept from a real session. */
   function authenticatedCall(): fc.Arbitrary<HostileRequest> {
     const f = () => world.friend.name;
+    const mine = () => world.victimPosts[0]!;
+    const theirs = () => world.friendPost;
     return fc.constantFrom<HostileRequest>(
       { method: "POST", path: "/api/v1/posts", body: JSON.stringify({ text: "forged post" }) },
+      {
+        method: "POST",
+        path: "/api/v1/posts",
+        body: JSON.stringify({ text: "forged reply", inReplyTo: theirs() }),
+      },
       { method: "PUT", path: `/api/v1/following/${f()}` },
       { method: "DELETE", path: `/api/v1/following/${f()}` },
       { method: "DELETE", path: "/api/v1/sessions/current" },
       { method: "GET", path: "/api/v1/feed" },
       { method: "GET", path: `/api/v1/feed?access_token=${world.victim.token}` },
+      { method: "DELETE", path: `/api/v1/posts/${mine()}` },
+      { method: "PUT", path: `/api/v1/posts/${theirs()}/like` },
+      { method: "DELETE", path: `/api/v1/posts/${theirs()}/like` },
+      { method: "PUT", path: `/api/v1/posts/${theirs()}/repost` },
+      { method: "DELETE", path: `/api/v1/posts/${theirs()}/repost` },
+      { method: "GET", path: "/api/v1/me" },
+      { method: "PATCH", path: "/api/v1/me", body: JSON.stringify({ displayName: "Forged", bio: "forged" }) },
+      { method: "GET", path: "/api/v1/notifications" },
+      { method: "POST", path: "/api/v1/notifications/read", body: JSON.stringify({ upTo: mine() }) },
+      { method: "PUT", path: `/api/v1/blocks/${f()}` },
+      { method: "DELETE", path: `/api/v1/blocks/${f()}` },
+      { method: "PUT", path: `/api/v1/mutes/${f()}` },
+      { method: "DELETE", path: `/api/v1/mutes/${f()}` },
+      { method: "GET", path: "/api/v1/blocks" },
+      { method: "GET", path: "/api/v1/mutes" },
     );
+  }
+
+  /**
+   * The stream, with credentials that name nobody. (A valid session cookie is a credential
+   * there, for EventSource: it is left out, since it would rightly open a stream.)
+   */
+  function forgedStreamCase(): fc.Arbitrary<Case> {
+    const v = () => world.victim.token;
+    const credentials = fc.oneof(
+      fc.constant({}),
+      forgedToken().map((t) => bearer(t)),
+      forgedToken().map((t) => ({ cookie: `flock_session=${encodeSegment(t)}` })),
+      fc.constantFrom<Record<string, string>>(
+        bearer(world.revokedToken),
+        bearer(world.expiredToken),
+        { cookie: `flock_session=${world.revokedToken}` },
+        { cookie: `flock_session=${world.expiredToken}` },
+        { authorization: `Basic ${v()}` },
+        { authorization: `Bearer ${v()}x` },
+        { authorization: `Bearer ${v().slice(1)}A` },
+        { "x-authorization": `Bearer ${v()}` },
+      ),
+    );
+    const where = fc.constantFrom(
+      "/api/v1/streaming",
+      "/api/v1/streaming?lastEventId=5",
+      `/api/v1/streaming?access_token=${v()}`,
+    );
+    return fc.tuple(credentials, where).map(([headers, path]) => ({
+      request: { method: "GET", path, headers: { ...headers, accept: "text/event-stream" } },
+      allowed: [401],
+    }));
   }
 
   function forgedCredentialCase(): fc.Arbitrary<Case> {
@@ -148,7 +210,8 @@ describe("hostile JSON API", () => {
       fc.constantFrom("", "short", "1234567", "x".repeat(257), "🐦".repeat(257), 12345678, null, [], {}),
       fc
         .tuple(fc.constantFrom("\u0000", "\u0007", "\ud800", "\udfff", "\ufffe", "\u009b"), hostileString(20))
-        .map(([bad, rest]) => `password${bad}${rest}`),
+        // The x keeps a lone surrogate lone: `rest` may start with its other half.
+        .map(([bad, rest]) => `password${bad}x${rest}`),
     );
   }
 
@@ -243,6 +306,7 @@ describe("hostile JSON API", () => {
       hostileString(30).map((s) => `limit=${encodeSegment(s)}&cursor=${encodeSegment(s)}`),
     );
     return fc.oneof(
+      conversationBadInput(auth, followPath, query),
       invalidText().map((text) => ({
         request: {
           method: "POST",
@@ -303,6 +367,156 @@ describe("hostile JSON API", () => {
     );
   }
 
+  /**
+   * The routes of conversations and reactions, with the attacker's own session: replies to
+   * what cannot be answered, hostile post ids and names in paths, profile text the rules
+   * refuse, read marks that are no ids, someone else's post to delete, hostile searches,
+   * tags and resume points. None may store anything.
+   */
+  function conversationBadInput(
+    auth: () => Record<string, string>,
+    namePath: fc.Arbitrary<string>,
+    query: fc.Arbitrary<string>,
+  ): fc.Arbitrary<Case> {
+    const json = (method: string, path: string, body: unknown, allowed: number[]): Case => ({
+      request: { method, path, headers: { ...auth(), ...JSON_TYPE }, body: JSON.stringify(body) },
+      allowed,
+    });
+    const badId = fc.oneof(
+      fc.constantFrom("0", "-1", "1.5", "01", "1e3", " 1", "1 ", "0x10", "1".repeat(17), "NaN", "Infinity"),
+      hostileString(30).filter((s) => !/^[1-9][0-9]{0,15}$/.test(s) && s !== ""),
+    );
+    const noSuchId = fc.integer({ min: 10 ** 12, max: 10 ** 15 }).map(String);
+    const idSegment = fc.oneof(
+      badId.map(encodeSegment),
+      noSuchId,
+      fc.constantFrom("..", "%2e%2e", "1%2F..", "1%00", "1;x", "a".repeat(150), "%ff"),
+    );
+    const postPath = fc.constantFrom("", "/thread", "/like", "/repost", "/likes", "/reposts");
+    const badName = fc.oneof(
+      fc.constantFrom(
+        "",
+        "   ",
+        "\u200b",
+        "\u3164",
+        "x".repeat(51),
+        "🐦".repeat(51),
+        "two\nlines",
+        "a\u2028b",
+      ),
+      fc.constantFrom(12, true, [], {}, ["name"]),
+      fc.constantFrom(...FORBIDDEN_CHARS).map((c) => `name${c}name`),
+    );
+    const badBio = fc.oneof(
+      fc.constantFrom("\u200b", "x".repeat(161), "é".repeat(161), 7, false, [], {}),
+      fc.constantFrom(...FORBIDDEN_CHARS).map((c) => `bio ${c} bio`),
+    );
+    const validName = fc.constantFrom("Fine Name", null);
+    const validBio = fc.constantFrom("A fine bio.", null);
+    const badUpTo = fc.oneof(badId, fc.constantFrom<unknown>(null, true, [], {}, -5, 1.5, ""));
+    const badEventId = fc
+      .oneof(badId, fc.constantFrom("abc", "-1", "1.5", "01"))
+      .filter((s) => !/^(0|[1-9][0-9]{0,15})?$/.test(s.trim()) && !/[\r\n\0]/.test(s))
+      .filter((s) => /^[\x20-\x7e]*$/.test(s));
+    return fc.oneof(
+      badId.map((inReplyTo) =>
+        json("POST", "/api/v1/posts", { text: "a reply to nothing", inReplyTo }, [400]),
+      ),
+      fc
+        .constantFrom<unknown>(0, 42, true, [], {}, ["1"])
+        .map((inReplyTo) => json("POST", "/api/v1/posts", { text: "a reply to nothing", inReplyTo }, [400])),
+      noSuchId.map((inReplyTo) =>
+        json("POST", "/api/v1/posts", { text: "a reply to nothing", inReplyTo }, [404]),
+      ),
+      fc.tuple(fc.constantFrom("GET", "PUT", "DELETE"), idSegment, postPath).map(([method, id, rest]) => ({
+        request: { method, path: `/api/v1/posts/${id}${rest}`, headers: auth() },
+        allowed: [400, 404, 405, 414],
+      })),
+      fc.constantFrom(0, 1, 2).map((i) => ({
+        request: { method: "DELETE", path: `/api/v1/posts/${world.victimPosts[i]!}`, headers: auth() },
+        allowed: [403],
+      })),
+      fc.tuple(fc.constantFrom("/thread", "/likes", "/reposts"), query).map(([rest, q]) => ({
+        request: {
+          method: "GET",
+          path: `/api/v1/posts/${world.victimPosts[2]!}${rest}?${q}`,
+          headers: auth(),
+        },
+        allowed: [200, 400],
+      })),
+      fc
+        .oneof(
+          badName.map((displayName) => ({ displayName })),
+          badBio.map((bio) => ({ bio })),
+          fc.tuple(validName, badBio).map(([displayName, bio]) => ({ displayName, bio })),
+          fc.tuple(badName, validBio).map(([displayName, bio]) => ({ displayName, bio })),
+        )
+        .map((body) => json("PATCH", "/api/v1/me", body, [400])),
+      fc.constantFrom("null", "[]", '"x"', "42", "true").map((body) => ({
+        request: { method: "PATCH", path: "/api/v1/me", headers: { ...auth(), ...JSON_TYPE }, body },
+        allowed: [400],
+      })),
+      badUpTo.map((upTo) => json("POST", "/api/v1/notifications/read", { upTo }, [400])),
+      fc.constantFrom("{}", "[]", "null", '{"upto":"5"}').map((body) => ({
+        request: {
+          method: "POST",
+          path: "/api/v1/notifications/read",
+          headers: { ...auth(), ...JSON_TYPE },
+          body,
+        },
+        allowed: [400],
+      })),
+      query.map((q) => ({
+        request: { method: "GET", path: `/api/v1/notifications?${q}`, headers: auth() },
+        allowed: [200, 400],
+      })),
+      fc
+        .tuple(fc.constantFrom("PUT", "DELETE"), fc.constantFrom("blocks", "mutes"), namePath)
+        .map(([method, list, segment]) => ({
+          request: { method, path: `/api/v1/${list}/${segment}`, headers: auth() },
+          allowed: [400, 404, 414],
+        })),
+      fc
+        .tuple(fc.constantFrom("PUT", "DELETE"), fc.constantFrom("blocks", "mutes"))
+        .map(([method, list]) => ({
+          request: { method, path: `/api/v1/${list}/attacker`, headers: auth() },
+          allowed: [400],
+        })),
+      fc.tuple(fc.constantFrom("blocks", "mutes"), query).map(([list, q]) => ({
+        request: { method: "GET", path: `/api/v1/${list}?${q}`, headers: auth() },
+        allowed: [200, 400],
+      })),
+      fc.tuple(fc.oneof(hostileString(70).map(encodeSegment), namePath), query).map(([segment, q]) => ({
+        request: { method: "GET", path: `/api/v1/tags/${segment}/posts?${q}` },
+        allowed: [200, 400, 404, 414],
+      })),
+      fc.tuple(hostileString(250), query, fc.boolean()).map(([q, rest, withToken]) => ({
+        request: {
+          method: "GET",
+          path: `/api/v1/search?q=${encodeSegment(q)}&${rest}`,
+          headers: withToken ? auth() : {},
+        },
+        allowed: [200, 400],
+      })),
+      fc.constantFrom("", "q=a&q=b", "q[]=a", "q[a]=b", "__proto__=x").map((q) => ({
+        request: { method: "GET", path: `/api/v1/search?${q}` },
+        allowed: [400],
+      })),
+      fc.tuple(badEventId, fc.boolean()).map(([id, inHeader]) => ({
+        request: {
+          method: "GET",
+          path: inHeader ? "/api/v1/streaming" : `/api/v1/streaming?lastEventId=${encodeSegment(id)}`,
+          headers: { ...auth(), ...(inHeader ? { "last-event-id": id } : {}) },
+        },
+        allowed: [400],
+      })),
+      fc.constantFrom("POST", "PUT", "DELETE", "PATCH").map((method) => ({
+        request: { method, path: "/api/v1/streaming", headers: auth() },
+        allowed: [404, 405],
+      })),
+    );
+  }
+
   function wrongContentTypeCase(): fc.Arbitrary<Case> {
     const type = fc.constantFrom<string | undefined>(
       undefined,
@@ -323,15 +537,23 @@ describe("hostile JSON API", () => {
       "image/png",
       "",
     );
-    const target = fc.constantFrom<[string, string]>(
-      ["/api/v1/posts", JSON.stringify({ text: "smuggled in as another type" })],
-      ["/api/v1/accounts", JSON.stringify({ username: "smuggled_user", password: "correct horse battery" })],
-      ["/api/v1/accounts", "username=smuggled_form&password=correct+horse+battery"],
-      ["/api/v1/posts", "text=smuggled+form+post"],
+    const target = fc.constantFrom<[string, string, string]>(
+      ["POST", "/api/v1/posts", JSON.stringify({ text: "smuggled in as another type" })],
+      [
+        "POST",
+        "/api/v1/accounts",
+        JSON.stringify({ username: "smuggled_user", password: "correct horse battery" }),
+      ],
+      ["POST", "/api/v1/accounts", "username=smuggled_form&password=correct+horse+battery"],
+      ["POST", "/api/v1/posts", "text=smuggled+form+post"],
+      ["POST", "/api/v1/posts", JSON.stringify({ text: "smuggled reply", inReplyTo: "1" })],
+      ["PATCH", "/api/v1/me", JSON.stringify({ displayName: "Smuggled", bio: "smuggled" })],
+      ["PATCH", "/api/v1/me", "displayName=Smuggled&bio=smuggled"],
+      ["POST", "/api/v1/notifications/read", JSON.stringify({ upTo: "99" })],
     );
-    return fc.tuple(type, target).map(([contentType, [path, body]]) => ({
+    return fc.tuple(type, target).map(([contentType, [method, path, body]]) => ({
       request: {
-        method: "POST",
+        method,
         path,
         headers: {
           ...bearer(world.attacker.token),
@@ -348,7 +570,15 @@ describe("hostile JSON API", () => {
     return fc
       .tuple(
         fc.integer({ min: BODY_LIMIT_BYTES + 1, max: 256 * 1024 }),
-        fc.constantFrom("/api/v1/posts", "/api/v1/accounts", "/api/v1/sessions", "/api/v1/following/friend"),
+        fc.constantFrom(
+          "/api/v1/posts",
+          "/api/v1/accounts",
+          "/api/v1/sessions",
+          "/api/v1/following/friend",
+          "/api/v1/me",
+          "/api/v1/notifications/read",
+          "/api/v1/posts/1/like",
+        ),
         fc.constantFrom("json-text", "random", "chunked"),
       )
       .map(([size, path, how]) => {
@@ -359,7 +589,7 @@ describe("hostile JSON API", () => {
         const headers: Record<string, string> = { ...bearer(world.attacker.token), ...JSON_TYPE };
         if (how === "chunked") headers["transfer-encoding"] = "chunked";
         return {
-          request: { method: path.includes("following") ? "PUT" : "POST", path, headers, body },
+          request: { method: methodFor(path), path, headers, body },
           allowed: [413],
         };
       });
@@ -438,9 +668,10 @@ describe("hostile JSON API", () => {
     async (t) => {
       const anyCase = fc.oneof(
         { weight: 3, arbitrary: forgedCredentialCase() },
+        { weight: 1, arbitrary: forgedStreamCase() },
         { weight: 2, arbitrary: badSignupCase() },
         { weight: 2, arbitrary: badLoginCase() },
-        { weight: 4, arbitrary: attackerBadInputCase() },
+        { weight: 6, arbitrary: attackerBadInputCase() },
         { weight: 2, arbitrary: wrongContentTypeCase() },
         { weight: 1, arbitrary: hugeBodyCase() },
         { weight: 1, arbitrary: deepJsonCase() },
@@ -518,6 +749,13 @@ describe("hostile JSON API", () => {
       ["a post by the friend"],
     );
     const profile = await world.api.user(world.victim.name);
-    assert.deepEqual(profile.body, { username: "victim", followers: 0, following: 1, posts: 3 });
+    assert.deepEqual(profile.body, {
+      username: "victim",
+      displayName: null,
+      bio: null,
+      followers: 0,
+      following: 1,
+      posts: 3,
+    });
   });
 });

@@ -55,12 +55,21 @@ describe("hostile authentication", () => {
       ["cookie", { cookie: `flock_session=${v}` }],
       ["query", {}],
     ];
+    const post = world.victimPosts[0]!;
     const calls: HostileRequest[] = [
       { method: "GET", path: "/api/v1/feed" },
       { method: "POST", path: "/api/v1/posts", headers: JSON_TYPE, body: '{"text":"forged"}' },
       { method: "PUT", path: "/api/v1/following/attacker" },
       { method: "DELETE", path: "/api/v1/following/friend" },
       { method: "DELETE", path: "/api/v1/sessions/current" },
+      { method: "DELETE", path: `/api/v1/posts/${post}` },
+      { method: "PUT", path: `/api/v1/posts/${world.friendPost}/like` },
+      { method: "PUT", path: `/api/v1/posts/${world.friendPost}/repost` },
+      { method: "PATCH", path: "/api/v1/me", headers: JSON_TYPE, body: '{"displayName":"Forged"}' },
+      { method: "GET", path: "/api/v1/notifications" },
+      { method: "POST", path: "/api/v1/notifications/read", headers: JSON_TYPE, body: `{"upTo":"${post}"}` },
+      { method: "PUT", path: "/api/v1/blocks/attacker" },
+      { method: "PUT", path: "/api/v1/mutes/attacker" },
     ];
     for (const [kind, headers] of credentials) {
       for (const call of calls) {
@@ -76,6 +85,25 @@ describe("hostile authentication", () => {
     assertUnchanged(await snapshot(world.flock), before);
     // The real session still works: none of the above touched it.
     assert.equal((await world.api.feed(v)).status, 200);
+  });
+
+  it("opens the live stream only for a live session (header or cookie), never from the query", async () => {
+    const v = world.victim.token;
+    const refused: Record<string, string>[] = [
+      {},
+      { authorization: `Bearer ${world.revokedToken}` },
+      { authorization: `Bearer ${world.expiredToken}` },
+      { cookie: `flock_session=${world.revokedToken}` },
+      { cookie: `flock_session=${world.expiredToken}` },
+      { cookie: `flock_session=${"A".repeat(43)}` },
+    ];
+    for (const headers of refused) {
+      for (const path of ["/api/v1/streaming", `/api/v1/streaming?token=${v}&access_token=${v}`]) {
+        const answer = await request({ method: "GET", path, headers });
+        assert.equal(answer.status, 401, `${JSON.stringify(headers)} ${path}`);
+        assert.deepEqual(Object.keys(JSON.parse(answer.text) as object), ["error"]);
+      }
+    }
   });
 
   it("the HTML pages ignore the Authorization header (cookies only, behind CSRF)", async () => {
@@ -235,7 +263,14 @@ describe("hostile authentication", () => {
     }
     for (let i = 0; i < names.length; i++) {
       const profile = await world.api.user(names[i]!);
-      assert.deepEqual(profile.body, { username: names[i], followers: 1, following: 1, posts: 1 });
+      assert.deepEqual(profile.body, {
+        username: names[i],
+        displayName: null,
+        bio: null,
+        followers: 1,
+        following: 1,
+        posts: 1,
+      });
       const feed = await world.api.feed(tokens[i]!);
       const followed = names[(i + 1) % names.length]!;
       assert.deepEqual(

@@ -113,8 +113,30 @@ describe("hostile HTML forms", () => {
 
   /** What a cross-site page can make the victim's browser post: every state-changing form. */
   function stateChangingForm(): fc.Arbitrary<[string, [string, string][]]> {
+    const theirs = world.friendPost;
     return fc.constantFrom<[string, [string, string][]]>(
       ["/posts", [["text", "posted by a cross-site form"]]],
+      [
+        "/posts",
+        [
+          ["text", "a cross-site reply"],
+          ["inReplyTo", theirs],
+        ],
+      ],
+      [`/posts/${world.victimPosts[0]!}/delete`, [["back", "/"]]],
+      [`/posts/${theirs}/like`, [["back", "/"]]],
+      [`/posts/${theirs}/repost`, []],
+      [`/posts/${theirs}/unlike`, []],
+      [
+        "/settings/profile",
+        [
+          ["displayName", "Pwned"],
+          ["bio", "pwned by a cross-site form"],
+        ],
+      ],
+      ["/u/friend/block", []],
+      ["/u/friend/mute", []],
+      ["/u/attacker/unblock", []],
       ["/u/friend/unfollow", []],
       ["/u/attacker/follow", [["back", "home"]]],
       ["/logout", []],
@@ -217,7 +239,99 @@ describe("hostile HTML forms", () => {
         )
         .map(([xss, bad]) => `${xss}${bad}`),
     );
+    const form = (path: string, fields: [string, string][], allowed: number[], reflected = ""): Case => ({
+      request: { method: "POST", path, headers: auth(), body: formBody([...fields, ["_csrf", csrf()]]) },
+      allowed,
+      mustNotReflect: XSS_PAYLOADS.filter((x) => reflected.includes(x) && /[<>"]/.test(x)),
+    });
+    const badId = fc.oneof(
+      fc.constantFrom("0", "-1", "1.5", "01", "abc", "1".repeat(17), " 7"),
+      hostileString(30).filter((v) => sendable(v) && v !== "" && !/^[1-9][0-9]{0,15}$/.test(v)),
+    );
+    const badDisplayName = fc.oneof(
+      fc.constantFrom(
+        "x".repeat(51),
+        "two\nlines",
+        "\u200b",
+        ...FORBIDDEN_CHARS.filter(sendable).map((c) => `a${c}a`),
+      ),
+      fc.constantFrom(...XSS_PAYLOADS).map((x) => `${x}${"x".repeat(60)}`),
+    );
+    const badBio = fc.oneof(
+      fc.constantFrom("x".repeat(161), "\u3164", ...FORBIDDEN_CHARS.filter(sendable).map((c) => `b${c}b`)),
+      fc.constantFrom(...XSS_PAYLOADS).map((x) => `${x}\u0007`),
+    );
+    const conversation = fc.oneof(
+      badId.map((id) =>
+        form(
+          "/posts",
+          [
+            ["text", "a reply"],
+            ["inReplyTo", id],
+          ],
+          [400],
+        ),
+      ),
+      fc.integer({ min: 10 ** 12, max: 10 ** 15 }).map((id) =>
+        form(
+          "/posts",
+          [
+            ["text", "a reply to nothing"],
+            ["inReplyTo", String(id)],
+          ],
+          [404],
+        ),
+      ),
+      fc
+        .tuple(
+          fc.oneof(badId.map(encodeSegment), fc.constantFrom("..", "%2e%2e", "1%00", "a".repeat(150))),
+          fc.constantFrom("like", "unlike", "repost", "unrepost", "delete"),
+        )
+        .map(([id, action]) => form(`/posts/${id}/${action}`, [["back", "/"]], [400, 404, 414])),
+      fc.constant(null).map(() => form(`/posts/${world.friendPost}/delete`, [], [403])),
+      fc.tuple(badDisplayName, fc.oneof(fc.constant("A fine bio"), badBio)).map(([displayName, bio]) =>
+        form(
+          "/settings/profile",
+          [
+            ["displayName", displayName],
+            ["bio", bio],
+          ],
+          [400],
+          displayName + bio,
+        ),
+      ),
+      badBio.map((bio) =>
+        form(
+          "/settings/profile",
+          [
+            ["displayName", "Fine"],
+            ["bio", bio],
+          ],
+          [400],
+          bio,
+        ),
+      ),
+      fc
+        .constantFrom("displayName=a&displayName=b&bio=x", "bio=x", "displayName[]=x&bio=y")
+        .map((fields) => ({
+          request: {
+            method: "POST",
+            path: "/settings/profile",
+            headers: auth(),
+            body: `${fields}&_csrf=${encodeSegment(csrf())}`,
+          },
+          allowed: [400],
+        })),
+      fc
+        .tuple(
+          fc.oneof(invalidUsername().map(encodeSegment), fc.constantFrom("..", "victim%00", "a".repeat(150))),
+          fc.constantFrom("block", "unblock", "mute", "unmute"),
+        )
+        .map(([segment, action]) => form(`/u/${segment}/${action}`, [], [400, 404, 414])),
+      fc.constantFrom("block", "mute").map((action) => form(`/u/victim/${action}`, [], [400])),
+    );
     return fc.oneof(
+      conversation,
       badText.map((text) => ({
         request: {
           method: "POST",
@@ -309,6 +423,16 @@ describe("hostile HTML forms", () => {
         ["/posts", [["text", "posted while logged out"]]],
         ["/u/friend/follow", []],
         ["/u/victim/unfollow", []],
+        [`/posts/${world.friendPost}/like`, []],
+        [`/posts/${world.victimPosts[0]!}/delete`, []],
+        [
+          "/settings/profile",
+          [
+            ["displayName", "Logged out"],
+            ["bio", ""],
+          ],
+        ],
+        ["/u/friend/block", []],
       )
       .chain(([path, fields]) =>
         fc.constantFrom("none", "forged", "revoked", "expired").map((session) => {
@@ -352,6 +476,16 @@ describe("hostile HTML forms", () => {
           "/u/victim?cursor=SEG",
           "/SEG",
           "/static/SEG",
+          "/posts/SEG",
+          "/posts/SEG/likes",
+          "/posts/SEG/reposts",
+          `/posts/${world.victimPosts[2]!}?cursor=SEG`,
+          `/posts/${world.victimPosts[2]!}?limit=SEG`,
+          "/tags/SEG",
+          "/tags/birds?cursor=SEG",
+          "/search?q=SEG&cursor=SEG",
+          "/notifications?cursor=SEG",
+          "/settings/profile?x=SEG",
         ),
         fc.boolean(),
       )
@@ -361,7 +495,8 @@ describe("hostile HTML forms", () => {
           path: template.replace("SEG", encodeSegment(value)),
           headers: loggedIn ? { cookie: cookies(victimBrowser) } : ({} as Record<string, string>),
         },
-        allowed: [200, 400, 403, 404, 414],
+        // A page that needs a session sends the logged-out browser to log in (303).
+        allowed: [200, 303, 400, 403, 404, 414],
         mustNotReflect: XSS_PAYLOADS.filter((x) => value.includes(x) && /[<>"]/.test(x)),
       }));
   }
@@ -404,7 +539,14 @@ describe("hostile HTML forms", () => {
     const viaForm = await attackerBrowser.postForm("/posts", { text: XSS_PAYLOADS[0]! });
     assert.equal(viaForm.status, 303);
 
-    const pages = ["/", "/u/attacker", "/u/attacker/followers", "/u/victim/following"];
+    const pages = [
+      "/",
+      "/u/attacker",
+      "/u/attacker/followers",
+      "/u/victim/following",
+      "/search?q=script",
+      "/notifications",
+    ];
     for (const path of pages) {
       const response = await victimBrowser.get(path);
       assert.equal(response.status, 200, path);

@@ -26,6 +26,9 @@ export interface World {
   victim: Person;
   friend: Person;
   attacker: Person;
+  /** The victim's posts (ids), newest last; the friend's post. */
+  victimPosts: string[];
+  friendPost: string;
   /** The attacker's token after logout. */
   revokedToken: string;
   /** A token of the victim's whose session record has expired. */
@@ -48,9 +51,10 @@ export async function buildWorld(): Promise<World> {
   const friend = await person("friend");
   const attacker = await person("attacker");
   await api.follow(victim.token, friend.name);
-  await api.post(friend.token, "a post by the friend");
-  for (const text of ["first post", "second <b>post</b>", "third post 🐦"])
-    await api.post(victim.token, text);
+  const friendPost = (await api.post(friend.token, "a post by the friend")).body.id;
+  const victimPosts: string[] = [];
+  for (const text of ["first post", "second <b>post</b>", "third post 🐦 #birds"])
+    victimPosts.push((await api.post(victim.token, text)).body.id);
 
   const revokedToken = (await api.login(attacker.name, attacker.password)).body.token;
   if ((await api.logout(revokedToken)).status !== 204) throw new Error("logout failed");
@@ -83,6 +87,8 @@ export async function buildWorld(): Promise<World> {
     victim,
     friend,
     attacker,
+    victimPosts,
+    friendPost,
     revokedToken,
     expiredToken,
     agent,

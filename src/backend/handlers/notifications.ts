@@ -6,6 +6,7 @@ import type {
   SubscribeRequest,
 } from "../../gen/flock/posts/v1/posts.js";
 import { bearerToken, requestIdOf } from "../../grpc/metadata.js";
+import type { LiveSubscription } from "../../services/posts/live.js";
 import type { NotificationsService } from "../../services/posts/notifications.js";
 import { grpcErrorOf, unary } from "./unary.js";
 
@@ -37,9 +38,12 @@ export function notificationsGrpcHandlers(
 }
 
 /**
- * A live stream: open (after a freshness check), then events as the view applies them, and a
- * heartbeat when idle. It ends when the caller cancels, or with UNAVAILABLE when an event
- * could not be sent (the caller resumes after the last event it got, and loses nothing).
+ * A live stream: open (after a freshness check), then events as the view applies them. A
+ * heartbeat comes at once (it tells where "now" is, so a caller that opened "from now" has a
+ * revision to resume from before any event came) and then whenever `heartbeatMs` pass; each
+ * is queued behind the stream's events, so its revision is a safe resume point. It ends when
+ * the caller cancels, or with UNAVAILABLE when an event could not be sent (the caller resumes
+ * after the last event it got, and loses nothing).
  */
 function subscribe(
   service: NotificationsService,
@@ -47,14 +51,14 @@ function subscribe(
   heartbeatMs: number,
   call: ServerWritableStream<SubscribeRequest, StreamEvent>,
 ): void {
-  let close: (() => void) | undefined;
+  let subscription: LiveSubscription | undefined;
   let ended = false;
-  const heartbeat = setInterval(() => call.write(service.heartbeat()), heartbeatMs);
+  const heartbeat = setInterval(() => subscription?.heartbeat(), heartbeatMs);
   const end = (err?: unknown) => {
     if (ended) return;
     ended = true;
     clearInterval(heartbeat);
-    close?.();
+    subscription?.close();
     if (err === undefined) call.end();
     else call.emit("error", grpcErrorOf(err, log, "Subscribe", requestIdOf(call.metadata)));
   };
@@ -63,9 +67,10 @@ function subscribe(
   service
     .subscribe(bearerToken(call.metadata), call.request.after, (event) => call.write(event), end)
     .then(
-      (closeStream) => {
-        close = closeStream;
-        if (ended || call.cancelled) closeStream();
+      (opened) => {
+        subscription = opened;
+        if (ended || call.cancelled) opened.close();
+        else opened.heartbeat();
       },
       (err: unknown) => end(err),
     );

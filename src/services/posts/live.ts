@@ -14,6 +14,18 @@ export interface LivePresenter {
   notification(entry: NotificationEntry, viewer: string): Promise<Notification>;
 }
 
+/** An open stream, as its holder sees it. */
+export interface LiveSubscription {
+  /** Ends it: no more events are sent. */
+  close(): void;
+  /**
+   * Queues a heartbeat behind the events already queued for this stream: its revision (how far
+   * the view had got when it was queued) is then a safe place to resume from, since every event
+   * at or below it has been sent before it.
+   */
+  heartbeat(): void;
+}
+
 /** One open stream: events go to `send`, one at a time, in commit order. */
 interface Subscriber {
   viewer: string;
@@ -62,24 +74,35 @@ export class LiveEvents {
 
   /**
    * Opens a stream for `viewer` from revision `after` (0: from now). Call with a fresh view:
-   * replay and live events then meet without a gap or an overlap. Returns how to close it.
+   * replay and live events then meet without a gap or an overlap. Returns how to close it and
+   * to send it heartbeats.
    */
   subscribe(
     viewer: string,
     after: number,
     send: (event: StreamEvent) => void,
     fail: (err: unknown) => void,
-  ): () => void {
+  ): LiveSubscription {
     const subscriber: Subscriber = { viewer, send, fail, queue: Promise.resolve(), closed: false };
     let set = this.subscribers.get(viewer);
     if (!set) this.subscribers.set(viewer, (set = new Set()));
     set.add(subscriber);
     if (after > 0) for (const pending of this.replay(subscriber, after)) this.deliver(pending);
-    return () => {
-      subscriber.closed = true;
-      const mine = this.subscribers.get(viewer);
-      mine?.delete(subscriber);
-      if (mine?.size === 0) this.subscribers.delete(viewer);
+    return {
+      close: () => {
+        subscriber.closed = true;
+        const mine = this.subscribers.get(viewer);
+        mine?.delete(subscriber);
+        if (mine?.size === 0) this.subscribers.delete(viewer);
+      },
+      heartbeat: () => {
+        // The revision is taken now: every event up to it has been queued (applied() queues a
+        // batch's events synchronously, right after the view reached its revision).
+        const beat = this.heartbeat();
+        subscriber.queue = subscriber.queue.then(() => {
+          if (!subscriber.closed) subscriber.send(beat);
+        });
+      },
     };
   }
 

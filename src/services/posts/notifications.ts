@@ -12,7 +12,7 @@ import type { Keys } from "../../storage/keys.js";
 import type { Freshness } from "../../storage/watch-cache.js";
 import { viewerMay, type Authenticator } from "../shared/auth.js";
 import type { ChangeOutcome, PostsFacts } from "./facts.js";
-import type { LiveEvents } from "./live.js";
+import type { LiveEvents, LiveSubscription } from "./live.js";
 import type { NotificationKind, NotificationsView } from "./notifications-view.js";
 import { TYPE_OF_KIND, type PostPresenter } from "./present.js";
 
@@ -99,14 +99,14 @@ export class NotificationsService {
 
   /**
    * Opens the caller's live stream after revision `after` ("" or "0": from now). Resolves
-   * to how to close it; events go to `send` in commit order.
+   * to how to close it and send it heartbeats; events go to `send` in commit order.
    */
   async subscribe(
     token: string,
     rawAfter: string,
     send: (event: StreamEvent) => void,
     fail: (err: unknown) => void,
-  ): Promise<() => void> {
+  ): Promise<LiveSubscription> {
     const after = rawAfter === "" || rawAfter === "0" ? 0 : parseId(rawAfter);
     const viewer = await this.auth.authenticate(token, "read:statuses");
     // An OAuth token without read:notifications gets the feed's events, not the notifications.

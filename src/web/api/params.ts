@@ -51,3 +51,40 @@ export function requireToken(token: string): string {
   if (token === "") throw unauthenticated("send Authorization: Bearer <token>");
   return token;
 }
+
+/** A post id (a commit revision) as the API writes them. */
+const POST_ID = /^[1-9][0-9]{0,15}$/;
+
+export function isPostId(raw: unknown): raw is string {
+  return typeof raw === "string" && POST_ID.test(raw);
+}
+
+/** A post id taken from the path: one that cannot exist is simply not found. */
+export function pathPostId(raw: string): string {
+  if (!POST_ID.test(raw)) throw notFound(`no post "${raw.slice(0, 40)}"`);
+  return raw;
+}
+
+/** A field that may be left out (or sent as null); present, it must be a string. */
+export function optionalStringField(body: Record<string, unknown>, name: string): string | null | undefined {
+  const value = Object.hasOwn(body, name) ? body[name] : undefined;
+  if (value === undefined || value === null) return value;
+  if (typeof value !== "string") throw invalid(`${name} must be a string`);
+  return value;
+}
+
+/** A query parameter given at most once, as text ("" when absent). */
+export function queryString(query: unknown, name: string): string {
+  const q = (query ?? {}) as Record<string, unknown>;
+  const value = Object.hasOwn(q, name) ? q[name] : undefined;
+  if (value === undefined) return "";
+  if (typeof value !== "string") throw invalid(`${name} must be given once`);
+  return value;
+}
+
+/** A hashtag as a path segment ("cats" or "#cats"): one that cannot be a tag is not found. */
+export function pathTag(raw: string): string {
+  const tag = raw.replace(/^#/, "").normalize("NFKC").toLowerCase();
+  if (!/^[\p{L}\p{N}_]{1,64}$/u.test(tag) || /^[0-9]+$/.test(tag)) throw notFound("no such tag");
+  return tag;
+}

@@ -8,6 +8,7 @@ export class WebMetrics {
   readonly grpc: GrpcClientMetrics;
   readonly ready: Gauge;
   readonly backendServing: Gauge<"backend">;
+  readonly openStreams: Gauge;
 
   constructor(readonly registry: Registry) {
     this.requests = new Counter({
@@ -33,6 +34,11 @@ export class WebMetrics {
       name: "flock_web_backend_serving",
       help: "1 while a backend answers the gRPC health check with SERVING",
       labelNames: ["backend"],
+      registers: [registry],
+    });
+    this.openStreams = new Gauge({
+      name: "flock_web_open_streams",
+      help: "Live event streams (GET /api/v1/streaming) this web replica holds open",
       registers: [registry],
     });
   }

@@ -3,7 +3,7 @@ import { pageQuery, pathUsername } from "../api/params.js";
 import type { WebContext } from "../context.js";
 import { backendApi } from "../backend-api.js";
 import { renderPage } from "../render.js";
-import { sessionToken, viewerOf } from "./viewer.js";
+import { pageViewer, sessionToken } from "./viewer.js";
 
 interface Params {
   username: string;
@@ -15,26 +15,41 @@ export function profilePages(app: FastifyInstance, ctx: WebContext): void {
     const username = pathUsername(request.params.username);
     const { limit, cursor } = pageQuery(request.query);
     const api = backendApi(ctx, request);
-    const [viewer, profile, page] = await Promise.all([
-      viewerOf(request, api),
-      api.profile(username),
-      api.userPosts(username, limit, cursor),
-    ]);
+    const { viewer, token, unread } = await pageViewer(request, api);
     const other = viewer !== undefined && viewer !== username;
-    const [following, followsYou] = other
-      ? await Promise.all([api.isFollowing(viewer, username), api.isFollowing(username, viewer)])
-      : [false, false];
+    const [profile, page, relationships] = await Promise.all([
+      api.profile(username),
+      api.userPosts(token, username, limit, cursor),
+      other ? api.relationships(token, [username]) : undefined,
+    ]);
+    const relationship = relationships?.get(username);
     return renderPage(reply, "profile", {
-      title: `@${username}`,
+      title: profile.displayName ? `${profile.displayName} (@${username})` : `@${username}`,
       viewer,
+      unread,
       profile,
-      following,
-      followsYou,
+      relationship,
+      following: relationship?.following ?? false,
+      followsYou: relationship?.followedBy ?? false,
       posts: page.posts,
       nextCursor: page.nextCursor,
       cursor,
     });
   });
+
+  const done = { block: "blocked", unblock: "unblocked", mute: "muted", unmute: "unmuted" } as const;
+  for (const action of ["block", "unblock", "mute", "unmute"] as const) {
+    app.post<{ Params: Params }>(
+      `/u/:username/${action}`,
+      { preHandler: app.csrfProtection },
+      async (request, reply) => {
+        const username = pathUsername(request.params.username);
+        const token = sessionToken(request, `log in to ${action}`);
+        await backendApi(ctx, request).relate(token, username, action);
+        return reply.redirect(`/u/${username}?notice=${done[action]}`, 303);
+      },
+    );
+  }
 
   for (const action of ["follow", "unfollow"] as const) {
     app.post<{ Params: Params }>(
@@ -57,14 +72,15 @@ export function profilePages(app: FastifyInstance, ctx: WebContext): void {
       const username = pathUsername(request.params.username);
       const { limit, cursor } = pageQuery(request.query);
       const api = backendApi(ctx, request);
-      const [viewer, profile, page] = await Promise.all([
-        viewerOf(request, api),
+      const [{ viewer, unread }, profile, page] = await Promise.all([
+        pageViewer(request, api),
         api.profile(username),
         api[list](username, limit, cursor),
       ]);
       return renderPage(reply, "users", {
         title: list === "following" ? `People @${username} follows` : `People following @${username}`,
         viewer,
+        unread,
         profile,
         list,
         heading: list === "following" ? `People @${username} follows` : `People following @${username}`,

@@ -1,6 +1,8 @@
 // Progressive enhancement only: every page works without this file (plain forms and links).
-// With it: a live character counter, posting and following without a full page load,
-// "Load more" that appends in place, and relative times that stay fresh. (A module: strict, deferred.)
+// With it: a live character counter, posting and following without a full page load, like and
+// repost buttons that toggle in place, "Load more" that appends in place, relative times that
+// stay fresh, and on the home page live updates: a "new posts" button and the unread count.
+// (A module: strict, deferred.)
 
 const main = () => document.getElementById("main");
 const announcer = () => document.getElementById("announcer");
@@ -42,14 +44,14 @@ function ago(iso, now) {
 
 function refreshTimes(root) {
   const now = Date.now();
-  for (const time of root.querySelectorAll("time[datetime]")) {
+  for (const time of root.querySelectorAll("time[datetime]:not([data-absolute])")) {
     const text = ago(time.getAttribute("datetime"), now);
     if (time.textContent !== text) time.textContent = text;
   }
 }
 
 function enhance(root) {
-  for (const textarea of root.querySelectorAll("textarea[data-limit]")) updateCounter(textarea);
+  for (const field of root.querySelectorAll("textarea[data-limit], input[data-limit]")) updateCounter(field);
   refreshTimes(root);
 }
 
@@ -168,7 +170,56 @@ document.addEventListener("click", async (event) => {
 
 document.addEventListener("input", (event) => {
   const target = event.target;
-  if (target instanceof window.HTMLTextAreaElement && target.dataset.limit) updateCounter(target);
+  const field = target instanceof window.HTMLTextAreaElement || target instanceof window.HTMLInputElement;
+  if (field && target.dataset.limit) updateCounter(target);
+});
+
+// Like and repost buttons: the same form, posted with fetch asking for JSON (the post as it is
+// now); every button for that post on the page then shows the new state and count. Any failure
+// submits the form the plain way instead, which shows what went wrong.
+const REACTIONS = {
+  like: { on: "liked", count: "likes", add: "like", remove: "unlike" },
+  repost: { on: "reposted", count: "reposts", add: "repost", remove: "unrepost" },
+};
+
+function showReaction(post, kind) {
+  const r = REACTIONS[kind];
+  for (const form of document.querySelectorAll(`form[data-react="${kind}"][data-post-id="${post.id}"]`)) {
+    form.action = `/posts/${post.id}/${post[r.on] ? r.remove : r.add}`;
+    const button = form.querySelector("button");
+    button?.setAttribute("aria-pressed", String(post[r.on]));
+    const count = form.querySelector(".count");
+    if (count) count.textContent = String(post[r.count]);
+  }
+}
+
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!(form instanceof window.HTMLFormElement) || !form.dataset.react || event.defaultPrevented) return;
+  const kind = form.dataset.react;
+  if (!REACTIONS[kind]) return;
+  event.preventDefault();
+  if (form.hasAttribute("aria-busy")) return;
+  form.setAttribute("aria-busy", "true");
+  try {
+    const response = await fetch(form.action, {
+      method: "POST",
+      body: new window.URLSearchParams(new window.FormData(form)),
+      credentials: "same-origin",
+      headers: { accept: "application/json" },
+    });
+    if (!response.ok || !(response.headers.get("content-type") ?? "").startsWith("application/json")) {
+      throw new Error(`status ${response.status}`);
+    }
+    const post = await response.json();
+    showReaction(post, kind);
+    const on = post[REACTIONS[kind].on];
+    announce(kind === "like" ? (on ? "Liked." : "Like removed.") : on ? "Reposted." : "Repost removed.");
+  } catch {
+    form.submit();
+  } finally {
+    form.removeAttribute("aria-busy");
+  }
 });
 
 // Ctrl/Cmd+Enter posts from the compose box.
@@ -187,6 +238,95 @@ document.addEventListener("keydown", (event) => {
   if (url.searchParams.has("notice")) {
     url.searchParams.delete("notice");
     window.history.replaceState(null, "", url.pathname + url.search + url.hash);
+  }
+}
+
+// Live updates (home page): the reader's event stream. New posts wait behind a button (the
+// feed does not move under the reader's eyes); deleted posts leave the page; notifications
+// raise the count in the header. EventSource reconnects by itself and resumes where it was.
+{
+  const live = document.getElementById("live");
+  if (live && window.EventSource) {
+    const waiting = new Set();
+    let announced = 0;
+    const setUnread = (n) => {
+      const badge = document.getElementById("unread-count");
+      const bell = document.getElementById("bell");
+      if (!badge || !bell) return;
+      badge.textContent = String(n);
+      badge.hidden = n === 0;
+      bell.setAttribute("aria-label", n === 0 ? "Notifications" : `Notifications, ${n} unread`);
+    };
+    const showWaiting = () => {
+      const box = document.getElementById("live");
+      const text = document.getElementById("live-text");
+      if (!box || !text) return;
+      const n = waiting.size;
+      text.textContent = `Show ${n} new post${n === 1 ? "" : "s"}`;
+      box.hidden = n === 0;
+      // Announced once per few, not on every post, so a busy feed does not chatter.
+      if (n > 0 && (announced === 0 || n >= announced + 5)) {
+        announce(
+          `${n} new post${n === 1 ? "" : "s"}. Press “Show new posts” at the top of your feed to see them.`,
+        );
+        announced = n;
+      }
+    };
+    const stream = new window.EventSource(live.dataset.stream);
+    // "open" once the server has subscribed this page (what the browser tests wait for).
+    const state = () => {
+      document.documentElement.dataset.live = ["connecting", "open", "closed"][stream.readyState] ?? "closed";
+    };
+    stream.addEventListener("open", state);
+    stream.addEventListener("error", state);
+    stream.addEventListener("post", (event) => {
+      const post = JSON.parse(event.data);
+      if (document.querySelector(`#feed-posts li[data-post-id="${post.id}"]`) && !post.repostedBy) return;
+      waiting.add(`${post.id}-${post.repostedBy ?? ""}`);
+      showWaiting();
+    });
+    stream.addEventListener("delete", (event) => {
+      const { id } = JSON.parse(event.data);
+      for (const key of [...waiting]) if (key.startsWith(`${id}-`)) waiting.delete(key);
+      for (const item of document.querySelectorAll(`li[data-post-id="${id}"]`)) {
+        if (item.contains(document.activeElement)) document.getElementById("feed-title")?.focus();
+        item.remove();
+      }
+      showWaiting();
+    });
+    stream.addEventListener("notification", () => {
+      const badge = document.getElementById("unread-count");
+      setUnread(Number(badge?.textContent ?? "0") + 1);
+    });
+    window.addEventListener("pagehide", () => stream.close());
+
+    // Showing them: the newest page of the feed, put in place of the one on screen.
+    document.addEventListener("click", async (event) => {
+      const button = event.target instanceof window.Element ? event.target.closest("#live-button") : null;
+      if (!button) return;
+      button.setAttribute("aria-busy", "true");
+      try {
+        const response = await fetch("/", { credentials: "same-origin", headers: { accept: "text/html" } });
+        if (!response.ok) throw new Error(`status ${response.status}`);
+        const fresh = parse(await response.text()).getElementById("feed");
+        const current = document.getElementById("feed");
+        if (!fresh || !current) throw new Error("no feed");
+        const count = waiting.size;
+        waiting.clear();
+        announced = 0;
+        current.replaceWith(document.adoptNode(fresh));
+        const list = document.getElementById("feed-posts");
+        const items = [...(list?.children ?? [])].slice(0, count);
+        for (const item of items) item.classList.add("fresh");
+        enhance(fresh);
+        showWaiting();
+        const first = items[0]?.querySelector("a[href]");
+        (first ?? document.getElementById("feed-title"))?.focus();
+        announce(`Showing ${count} new post${count === 1 ? "" : "s"}.`);
+      } catch {
+        window.location.assign("/");
+      }
+    });
   }
 }
 
