@@ -21,7 +21,7 @@ const ctx = createWebContext({
   log,
   cookieSecure: config.cookieSecure,
 });
-const app = await buildWebApp(ctx);
+const app = await buildWebApp(ctx, { trustedProxies: config.trustedProxies });
 await app.listen({ host: config.webHost, port: config.webPort });
 stopOnSignals(
   log,

@@ -44,6 +44,8 @@ export interface FlockConfig {
   etcdTls: TlsFiles | undefined;
   /** TLS between web and backend (mutual when both sides have a CA and a certificate). */
   grpcTls: GrpcTlsFiles | undefined;
+  /** Addresses whose X-Forwarded-For a web replica believes: the front door's (and any proxy before it). */
+  trustedProxies: string[];
 }
 
 /** PEM file paths. */
@@ -106,6 +108,7 @@ function opsConfig(env: Env) {
     shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", 8000),
     etcdTls: tlsFiles(env, "ETCD_CA_FILE", "ETCD_CERT_FILE", "ETCD_KEY_FILE"),
     grpcTls: grpcTlsFiles(env),
+    trustedProxies: list(env, "TRUSTED_PROXIES", "127.0.0.1,::1"),
   };
 }
 
