@@ -8,12 +8,14 @@ import { grpcServerCredentials } from "../grpc/tls.js";
 import { loadConfig } from "../shared/config.js";
 import { createLogger } from "../shared/logger.js";
 import { newRegistry } from "../shared/metrics.js";
+import { installProcessPolicy } from "../shared/process-policy.js";
 import { etcdCredentials } from "../storage/etcd/tls.js";
 import { stopOnSignals } from "./signals.js";
 
 const config = loadConfig();
 const log = createLogger("backend", config.logLevel);
 const metrics = new BackendMetrics(newRegistry(true, "backend"));
+installProcessPolicy(log, metrics.registry);
 const credentials = etcdCredentials(config.etcdTls);
 const etcd = config.storage === "etcd";
 
