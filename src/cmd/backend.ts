@@ -3,7 +3,7 @@
 import { startBackend } from "../backend/server.js";
 import { EtcdStatusReader } from "../backend/ops/etcd-status.js";
 import { BackendMetrics } from "../backend/ops/metrics.js";
-import { storesFor } from "../backend/stores.js";
+import { identityCredentials, storesFor } from "../backend/stores.js";
 import { grpcServerCredentials } from "../grpc/tls.js";
 import { loadConfig } from "../shared/config.js";
 import { createLogger } from "../shared/logger.js";
@@ -16,7 +16,11 @@ const config = loadConfig();
 const log = createLogger("backend", config.logLevel);
 const metrics = new BackendMetrics(newRegistry(true, "backend"));
 installProcessPolicy(log, metrics.registry);
-const credentials = etcdCredentials(config.etcdTls);
+const shared = etcdCredentials(config.etcdTls);
+// With one etcd identity per service, /cluster's member status is read as the reader.
+const credentials = config.etcdClientCertDir
+  ? identityCredentials(config.etcdClientCertDir, "reader", shared)
+  : shared;
 const etcd = config.storage === "etcd";
 
 const backend = await startBackend({
