@@ -134,6 +134,8 @@ export function haproxyConfig(s: FrontDoorSettings): string {
     "    http-request set-var(txn.rid) unique-id unless { var(txn.rid) -m found }",
     "    http-request set-header x-request-id %[var(txn.rid)]",
     `    http-request deny deny_status 413 content-type application/json string ${errorBody("payload_too_large", "request body is too large")} if { req.hdr_val(content-length) gt ${FRONT_DOOR_MAX_BODY_BYTES} }`,
+    // Flock is no forward proxy (and a web replica would drop the connection: a 502).
+    `    http-request return status 405 content-type application/json string ${errorBody("method_not_allowed", "method not allowed")} if METH_CONNECT`,
     // Operations are for the admin listener. Paths are matched decoded, as the web tier routes them.
     "    acl ops path,url_dec -m str /metrics /readyz /healthz /cluster /cluster.json",
     `    http-request return status 404 content-type application/json string ${errorBody("not_found", "no such endpoint")} if ops`,

@@ -221,10 +221,13 @@ describe("hostile authentication", () => {
       tokens.push((await world.api.login(name, "correct horse battery")).body.token);
     }
     const stored = await world.flock.store.range({ key: new Keys("flock/").account("constructor") });
-    assert.deepEqual(
-      Object.keys(AccountRecord.decode(stored.kvs[0]!.value)).sort(),
-      ["bio", "createdAtMs", "displayName", "passwordHash", "username"],
-    );
+    assert.deepEqual(Object.keys(AccountRecord.decode(stored.kvs[0]!.value)).sort(), [
+      "bio",
+      "createdAtMs",
+      "displayName",
+      "passwordHash",
+      "username",
+    ]);
     for (let i = 0; i < names.length; i++) {
       const next = names[(i + 1) % names.length]!;
       assert.equal((await world.api.follow(tokens[i]!, next)).status, 204);
