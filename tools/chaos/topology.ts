@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { freePorts, startEtcdCluster, type EtcdCluster } from "../../src/launcher/etcd-cluster.js";
-import { FAST_ENV, Stack, twoByTwo } from "../../src/launcher/stack.js";
+import { Stack, twoByTwo } from "../../src/launcher/stack.js";
 
 export const BACKENDS = ["backend-1", "backend-2"] as const;
 export const WEBS = ["web-1", "web-2"] as const;
@@ -29,9 +29,8 @@ export class Topology {
     let stack: Stack | undefined;
     try {
       const ports = await freePorts(5);
-      // Cheap password hashing keeps signups and logins from eating the 2 cores the run has; the
-      // users all come from one address, which the front door's rate limits would answer 429.
-      stack = new Stack(twoByTwo(ports, dataDir, etcd.endpoints, { ...FAST_ENV, RATE_LIMITS: "off" }));
+      // Cheap password hashing keeps signups and logins from eating the 2 cores the run has.
+      stack = new Stack(twoByTwo(ports, dataDir, etcd.endpoints));
       await stack.start();
       return new Topology(dataDir, etcd, stack);
     } catch (err) {
