@@ -1,18 +1,25 @@
 // Makes a fresh clone ready to build and run: installs the locked npm packages when they are
-// missing or stale, and the system packages a command needs (Debian's etcd, Chromium) when
+// missing or stale, and the system packages a command needs (Debian's etcd, HAProxy, Chromium) when
 // they are missing, as root; otherwise says exactly what to run.
-//   node scripts/setup.mjs [--system etcd,chromium,openssl,faketime]
+//   node scripts/setup.mjs [--system etcd,haproxy,chromium,openssl,faketime]
 import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
 const APT_PACKAGES = {
   etcd: ["etcd-server", "etcd-client"],
+  haproxy: ["haproxy"],
   chromium: ["chromium"],
   openssl: ["openssl"],
   faketime: ["faketime"],
 };
-const BINARIES = { etcd: "etcd", chromium: "chromium", openssl: "openssl", faketime: "faketime" };
+const BINARIES = {
+  etcd: "etcd",
+  haproxy: "haproxy",
+  chromium: "chromium",
+  openssl: "openssl",
+  faketime: "faketime",
+};
 
 function run(command, args) {
   console.log(`setup: ${command} ${args.join(" ")}`);
@@ -20,7 +27,8 @@ function run(command, args) {
 }
 
 function onPath(binary) {
-  for (const dir of [...(process.env.PATH ?? "").split(delimiter), "/usr/bin"]) {
+  // Debian puts HAProxy in /usr/sbin, which is not on every user's PATH.
+  for (const dir of [...(process.env.PATH ?? "").split(delimiter), "/usr/bin", "/usr/sbin"]) {
     try {
       accessSync(join(dir, binary), constants.X_OK);
       return true;

@@ -1,5 +1,7 @@
+import { join } from "node:path";
 import type { FlockConfig, ServiceName } from "../shared/config.js";
-import type { EtcdCallObserver, EtcdStorageOptions } from "../storage/etcd/client.js";
+import { readPemFile } from "../shared/pem.js";
+import type { EtcdCallObserver, EtcdCredentials, EtcdStorageOptions } from "../storage/etcd/client.js";
 import { EtcdKv } from "../storage/etcd/kv.js";
 import { etcdCredentials } from "../storage/etcd/tls.js";
 import type { Kv } from "../storage/kv.js";
@@ -16,13 +18,31 @@ export interface StoreFactory {
 /** The stores a backend process opens, as its configuration says; etcd calls report to `observer`. */
 export function storesFor(config: FlockConfig, observer?: EtcdCallObserver): StoreFactory {
   if (config.storage === "memory") return memoryStores();
-  return etcdStores({
-    endpoints: config.etcdEndpoints,
-    prefix: config.etcdPrefix,
-    timeoutMs: config.etcdTimeoutMs,
-    credentials: etcdCredentials(config.etcdTls),
-    observer,
-  });
+  const shared = etcdCredentials(config.etcdTls);
+  const dir = config.etcdClientCertDir;
+  return etcdStores(
+    { endpoints: config.etcdEndpoints, prefix: config.etcdPrefix, timeoutMs: config.etcdTimeoutMs, observer },
+    dir === undefined ? () => shared : (user) => identityCredentials(dir, user, shared),
+  );
+}
+
+/**
+ * The etcd identity of `user`: the client certificate ETCD_CLIENT_CERT_DIR/<user>.crt (and its
+ * key), whose CN names the etcd user and so its role (deploy/etcd/roles.sh). Read when a store
+ * opens, at start: a backend missing the certificate of a service it hosts does not start.
+ */
+export function identityCredentials(
+  dir: string,
+  user: StoreUser,
+  shared: EtcdCredentials | undefined,
+): EtcdCredentials {
+  if (!shared)
+    throw new Error("ETCD_CLIENT_CERT_DIR needs ETCD_CA_FILE (the CA of the members' certificates)");
+  return {
+    rootCertificate: shared.rootCertificate,
+    certChain: readPemFile(join(dir, `${user}.crt`), `the etcd certificate of "${user}"`),
+    privateKey: readPemFile(join(dir, `${user}.key`), `the etcd key of "${user}"`),
+  };
 }
 
 /** One in-process store shared by every user (the memory store lives inside this process). */
@@ -30,7 +50,13 @@ export function memoryStores(kv: Kv = new MemoryKv()): StoreFactory {
   return { open: () => kv };
 }
 
-/** Each call opens a new etcd client: every service owns its connection (and its retry budget). */
-export function etcdStores(options: EtcdStorageOptions): StoreFactory {
-  return { open: () => new EtcdKv(options) };
+/**
+ * Each call opens a new etcd client: every service owns its connection (and its retry budget),
+ * and, with `credentials`, its own identity.
+ */
+export function etcdStores(
+  options: EtcdStorageOptions,
+  credentials: (user: StoreUser) => EtcdCredentials | undefined = () => options.credentials,
+): StoreFactory {
+  return { open: (user) => new EtcdKv({ ...options, credentials: credentials(user) }) };
 }

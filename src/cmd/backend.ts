@@ -3,18 +3,24 @@
 import { startBackend } from "../backend/server.js";
 import { EtcdStatusReader } from "../backend/ops/etcd-status.js";
 import { BackendMetrics } from "../backend/ops/metrics.js";
-import { storesFor } from "../backend/stores.js";
+import { identityCredentials, storesFor } from "../backend/stores.js";
 import { grpcServerCredentials } from "../grpc/tls.js";
 import { loadConfig } from "../shared/config.js";
 import { createLogger } from "../shared/logger.js";
 import { newRegistry } from "../shared/metrics.js";
+import { installProcessPolicy } from "../shared/process-policy.js";
 import { etcdCredentials } from "../storage/etcd/tls.js";
 import { stopOnSignals } from "./signals.js";
 
 const config = loadConfig();
 const log = createLogger("backend", config.logLevel);
 const metrics = new BackendMetrics(newRegistry(true, "backend"));
-const credentials = etcdCredentials(config.etcdTls);
+installProcessPolicy(log, metrics.registry);
+const shared = etcdCredentials(config.etcdTls);
+// With one etcd identity per service, /cluster's member status is read as the reader.
+const credentials = config.etcdClientCertDir
+  ? identityCredentials(config.etcdClientCertDir, "reader", shared)
+  : shared;
 const etcd = config.storage === "etcd";
 
 const backend = await startBackend({

@@ -1,31 +1,46 @@
 // `npm start`: the whole topology on this machine. 3 etcd members, 2 backends, 2 web
-// replicas and the front door on :8080 (STORAGE=memory: 1 backend, no etcd).
+// replicas and the front door (HAProxy) on :8080, its admin listener on 127.0.0.1:8090
+// (STORAGE=memory: 1 backend, no etcd).
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { loadConfig } from "../shared/config.js";
+import { DEFAULT_BACKEND_PORT, loadConfig, METRICS_PORT_OFFSET } from "../shared/config.js";
 import { startEtcdCluster, type EtcdCluster } from "../launcher/etcd-cluster.js";
 import { ensureEtcdInstalled } from "../launcher/install-etcd.js";
+import { ensureHaproxyInstalled } from "../frontdoor/haproxy.js";
+import { assertPortsFree } from "../launcher/ports.js";
 import { Stack } from "../launcher/stack.js";
 import { createLogger } from "../shared/logger.js";
+import { installProcessPolicy } from "../shared/process-policy.js";
 import { migrateV1 } from "../backend/migrate-v1.js";
 import { EtcdKv } from "../storage/etcd/kv.js";
 import { stopOnSignals } from "./signals.js";
 
 const ETCD_CLIENT_PORTS = [2379, 2381, 2383];
 const ETCD_PEER_PORTS = [2380, 2382, 2384];
+// Every default port is below Linux's ephemeral range (32768–60999): the launcher's own
+// connections to etcd would otherwise be handed one of them now and then.
 const WEB_PORT_BASE = 8081;
-const BACKEND_PORT_BASE = 50051;
-/** Each backend's Prometheus /metrics is on its gRPC port + 1000. */
-const METRICS_PORT_OFFSET = 1000;
+const BACKEND_PORT_BASE = DEFAULT_BACKEND_PORT;
 
 const config = loadConfig();
 const log = createLogger("launcher", config.logLevel);
+installProcessPolicy(log);
 const dataDir = resolve(config.dataDir);
 mkdirSync(dataDir, { recursive: true });
 
+ensureHaproxyInstalled();
 let etcd: EtcdCluster | undefined;
 if (config.storage === "etcd") {
   ensureEtcdInstalled();
+  await preflight(
+    ETCD_CLIENT_PORTS.map((port, i) => ({
+      host: "127.0.0.1",
+      port,
+      what: `etcd member ${i} (client)`,
+    })).concat(
+      ETCD_PEER_PORTS.map((port, i) => ({ host: "127.0.0.1", port, what: `etcd member ${i} (peer)` })),
+    ),
+  );
   etcd = await startEtcdCluster({
     dataDir: join(dataDir, "etcd"),
     clientPorts: ETCD_CLIENT_PORTS,
@@ -47,6 +62,7 @@ const stack = new Stack({
   storage: config.storage,
   dataDir,
   frontPort: config.frontPort,
+  adminPort: config.adminPort,
   webPorts: Array.from({ length: config.webReplicas }, (_, i) => WEB_PORT_BASE + i),
   backendPorts: Array.from({ length: backends }, (_, i) => BACKEND_PORT_BASE + i),
   backendMetricsPorts: Array.from(
@@ -97,9 +113,25 @@ for (const p of processes) {
 }
 console.log(`\n  Open ${stack.frontUrl}  ·  logs in ${join(dataDir, "logs")}  ·  Ctrl-C stops everything`);
 console.log(
-  `  Live cluster view ${stack.frontUrl}/cluster  ·  metrics ${stack.frontUrl}/metrics, ` +
-    `backends on :${BACKEND_PORT_BASE + METRICS_PORT_OFFSET}+/metrics, front door ${stack.frontUrl}/_frontdoor/metrics\n`,
+  `  Operators (admin listener, keep private): cluster view ${stack.adminUrl}/cluster  ·  ` +
+    `front door stats ${stack.adminUrl}/stats and metrics ${stack.adminUrl}/metrics`,
 );
+console.log(
+  `  Metrics of each web replica on its own port (:${WEB_PORT_BASE}+/metrics), ` +
+    `of each backend on :${BACKEND_PORT_BASE + METRICS_PORT_OFFSET}+/metrics` +
+    (config.rateLimits ? "" : "  ·  RATE_LIMITS=off: no rate limits") +
+    "\n",
+);
+
+/** Says which port is taken, and by what, before anything starts. */
+async function preflight(ports: Parameters<typeof assertPortsFree>[0]): Promise<void> {
+  try {
+    await assertPortsFree(ports);
+  } catch (err) {
+    console.error(String(err instanceof Error ? err.message : err));
+    process.exit(1);
+  }
+}
 
 async function upgradeLayout(endpoints: string[]): Promise<void> {
   const kv = new EtcdKv({ endpoints, prefix: config.etcdPrefix, timeoutMs: config.etcdTimeoutMs });

@@ -3,6 +3,7 @@
 import { grpcDial } from "../grpc/tls.js";
 import { loadConfig } from "../shared/config.js";
 import { createLogger } from "../shared/logger.js";
+import { installProcessPolicy } from "../shared/process-policy.js";
 import { buildWebApp } from "../web/app.js";
 import { createWebContext } from "../web/context.js";
 import { stopWebGracefully } from "../web/ops/shutdown.js";
@@ -22,7 +23,8 @@ const ctx = createWebContext({
   cookieSecure: config.cookieSecure,
   publicUrl: config.publicUrl,
 });
-const app = await buildWebApp(ctx);
+installProcessPolicy(log, ctx.ops.metrics.registry);
+const app = await buildWebApp(ctx, { trustedProxies: config.trustedProxies });
 await app.listen({ host: config.webHost, port: config.webPort });
 stopOnSignals(
   log,

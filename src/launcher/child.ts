@@ -34,10 +34,14 @@ export function spawnChild(
   return { name, pid: child.pid, process: child, exited };
 }
 
-/** SIGTERM, then SIGKILL if it has not exited within `graceMs`. Resolves once it is gone. */
-export async function stopChild(child: Child, graceMs = 10_000): Promise<void> {
+/** `signal` (SIGTERM), then SIGKILL if it has not exited within `graceMs`. Resolves once it is gone. */
+export async function stopChild(
+  child: Child,
+  graceMs = 10_000,
+  signal: NodeJS.Signals = "SIGTERM",
+): Promise<void> {
   if (child.process.exitCode !== null || child.process.signalCode !== null) return;
-  child.process.kill("SIGTERM");
+  child.process.kill(signal);
   const timer = setTimeout(() => child.process.kill("SIGKILL"), graceMs);
   await child.exited;
   clearTimeout(timer);

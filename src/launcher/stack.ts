@@ -2,9 +2,20 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { credentials } from "@grpc/grpc-js";
-import type { StorageKind } from "../shared/config.js";
+import { frontDoorSettings, type FrontDoorSettings } from "../frontdoor/haproxy-config.js";
+import {
+  ensureHaproxyInstalled,
+  GRACEFUL_STOP,
+  haproxyArgs,
+  readReplicaStates,
+  writeHaproxyConfig,
+  type ReplicaState,
+} from "../frontdoor/haproxy.js";
+import { loadConfig, type StorageKind } from "../shared/config.js";
 import { checkBackendHealth } from "../grpc/backend-probe.js";
 import { spawnChild, stopChild, waitFor, type Child } from "./child.js";
+import { freePorts } from "./etcd-cluster.js";
+import { assertPortsFree, describeHolder, type WantedPort } from "./ports.js";
 
 const CMD_DIR = fileURLToPath(new URL("../cmd/", import.meta.url));
 
@@ -17,12 +28,16 @@ export interface StackOptions {
   backendPorts: number[];
   /** Prometheus /metrics port of each backend (BACKEND_METRICS_PORT); none when omitted. */
   backendMetricsPorts?: number[];
+  /** The front door's admin listener (metrics, stats, /cluster); a free port is picked when omitted. */
+  adminPort?: number;
   /** Required for STORAGE=etcd. */
   etcdEndpoints?: string[];
   /** Extra environment for every Flock process (e.g. SCRYPT_LOG_N for fast tests). */
   env?: NodeJS.ProcessEnv;
   /** Extra environment for backend i (0-based) only, e.g. a skewed clock (see faketime.ts). */
   backendEnv?: (index: number) => NodeJS.ProcessEnv | undefined;
+  /** Front door settings beyond what the environment says (tests: its source address). */
+  frontDoor?: Partial<FrontDoorSettings>;
 }
 
 export interface ProcessInfo {
@@ -32,8 +47,11 @@ export interface ProcessInfo {
   pid: number;
 }
 
-/** Cheap password hashing and quiet logs, for tests and tools that run many signups on 2 cores. */
-export const FAST_ENV: NodeJS.ProcessEnv = { SCRYPT_LOG_N: "10", LOG_LEVEL: "warn" };
+/**
+ * Cheap password hashing and quiet logs, for tests and tools that run many signups on 2 cores;
+ * no rate limits at the front door, since they drive many users from one address.
+ */
+export const FAST_ENV: NodeJS.ProcessEnv = { SCRYPT_LOG_N: "10", LOG_LEVEL: "warn", RATE_LIMITS: "off" };
 
 /**
  * The usual etcd topology on given ports: ports[0] the front door, [1..2] web replicas,
@@ -58,17 +76,29 @@ export function twoByTwo(
   };
 }
 
+interface Slot {
+  info: Omit<ProcessInfo, "pid">;
+  /** The ports it listens on, checked before it starts. */
+  ports: () => WantedPort[];
+  child?: Child;
+  start: () => Child;
+  stopSignal?: NodeJS.Signals;
+}
+
 /**
- * The Flock processes of one topology: backends, web replicas and the front door, each
- * a child process with its log under dataDir/logs. (etcd members are started apart,
+ * The Flock processes of one topology: backends, web replicas and the front door (HAProxy), each
+ * a child process, held by pid, with its log under dataDir/logs. (etcd members are started apart,
  * see etcd-cluster.ts, so tests can kill and restart them on their own.)
  */
 export class Stack {
-  private readonly slots: { info: Omit<ProcessInfo, "pid">; child?: Child; start: () => Child }[] = [];
+  private readonly slots: Slot[] = [];
   readonly host: string;
+  private adminPort: number | undefined;
+  private readonly baseEnv: NodeJS.ProcessEnv;
 
   constructor(private readonly options: StackOptions) {
     this.host = options.host ?? "127.0.0.1";
+    this.adminPort = options.adminPort;
     const backendAddrs = options.backendPorts.map((p) => `${this.host}:${p}`);
     const webAddrs = options.webPorts.map((p) => `${this.host}:${p}`);
     const base: NodeJS.ProcessEnv = {
@@ -80,36 +110,48 @@ export class Stack {
       FLOCK_DATA_DIR: options.dataDir,
       ...options.env,
     };
-    options.backendPorts.forEach((port, i) =>
+    this.baseEnv = base;
+    options.backendPorts.forEach((port, i) => {
+      const name = `backend-${i + 1}`;
+      const metricsPort = options.backendMetricsPorts?.[i] ?? 0;
       this.add(
         "backend",
-        `backend-${i + 1}`,
+        name,
         port,
         "backend.js",
         {
           BACKEND_HOST: this.host,
           BACKEND_PORT: String(port),
-          BACKEND_METRICS_PORT: String(options.backendMetricsPorts?.[i] ?? 0),
+          BACKEND_METRICS_PORT: String(metricsPort),
           ...options.backendEnv?.(i),
         },
         base,
-      ),
-    );
+        [{ host: this.host, port: metricsPort, what: `${name}'s metrics (BACKEND_METRICS_PORT)` }],
+      );
+    });
     options.webPorts.forEach((port, i) =>
       this.add("web", `web-${i + 1}`, port, "web.js", { WEB_HOST: this.host, WEB_PORT: String(port) }, base),
     );
-    this.add(
-      "front-door",
-      "front-door",
-      options.frontPort,
-      "front-door.js",
-      { FRONT_HOST: this.host, PORT: String(options.frontPort) },
-      base,
-    );
+    this.addFrontDoor();
   }
 
   get frontUrl(): string {
     return `http://${this.host}:${this.options.frontPort}`;
+  }
+
+  /** The front door's admin listener: /metrics, /stats, /readyz, /cluster. */
+  get adminUrl(): string {
+    if (this.adminPort === undefined) throw new Error("the front door's admin port is picked when it starts");
+    return `http://${this.host}:${this.adminPort}`;
+  }
+
+  /** The web replicas (with their addresses) as the front door's health checks see them. */
+  async frontDoorReplicas(): Promise<(ReplicaState & { address: string })[]> {
+    const states = await readReplicaStates(this.adminUrl);
+    return states.map((state) => {
+      const port = this.options.webPorts[Number(state.name.replace("web-", "")) - 1];
+      return { ...state, address: `${this.host}:${port}` };
+    });
   }
 
   webUrl(i: number): string {
@@ -126,6 +168,8 @@ export class Stack {
 
   /** Starts every process (backends first) and waits until each answers and is ready. */
   async start(): Promise<void> {
+    this.adminPort ??= (await freePorts(1))[0]!;
+    await assertPortsFree(this.slots.filter((s) => !s.child).flatMap((s) => s.ports()));
     for (const role of ["backend", "web", "front-door"] as const) {
       const slots = this.slots.filter((s) => s.info.role === role);
       await Promise.all(slots.map((s) => this.startSlot(s)));
@@ -147,7 +191,8 @@ export class Stack {
         if (!slot.child) throw new Error(`${name} is not running`);
         if (slot.info.role === "backend") return (await checkBackendHealth(address, insecure)) === "SERVING";
         if (slot.info.role === "web") return httpOk(`http://${address}/readyz`);
-        return httpOk(`http://${address}/_frontdoor/status`);
+        // The front door is ready once its checks found a ready web replica.
+        return httpOk(`${this.adminUrl}/readyz`);
       },
       timeoutMs,
     );
@@ -155,7 +200,7 @@ export class Stack {
 
   async stopProcess(name: string): Promise<void> {
     const slot = this.slot(name);
-    if (slot.child) await stopChild(slot.child);
+    if (slot.child) await stopChild(slot.child, 10_000, slot.stopSignal);
     slot.child = undefined;
   }
 
@@ -169,7 +214,9 @@ export class Stack {
   }
 
   async startProcess(name: string): Promise<void> {
-    await this.startSlot(this.slot(name));
+    const slot = this.slot(name);
+    if (!slot.child) await assertPortsFree(slot.ports());
+    await this.startSlot(slot);
   }
 
   /** Stops everything, the front door first and the backends last. */
@@ -188,11 +235,49 @@ export class Stack {
     script: string,
     env: NodeJS.ProcessEnv,
     base: NodeJS.ProcessEnv,
+    morePorts: WantedPort[] = [],
   ): void {
     const logFile = join(this.options.dataDir, "logs", `${name}.log`);
+    const setting = role === "backend" ? "BACKEND_PORT" : "WEB_PORT";
     this.slots.push({
       info: { role, name, address: `${this.host}:${port}` },
+      ports: () => [{ host: this.host, port, what: `${name} (${setting})` }, ...morePorts],
       start: () => spawnChild(name, process.execPath, [join(CMD_DIR, script)], { ...base, ...env }, logFile),
+    });
+  }
+
+  /** HAProxy, its configuration written from the settings each time it starts. */
+  private addFrontDoor(): void {
+    const name = "front-door";
+    const { frontPort, dataDir } = this.options;
+    const configFile = join(dataDir, "front-door", "haproxy.cfg");
+    this.slots.push({
+      info: { role: "front-door", name, address: `${this.host}:${frontPort}` },
+      ports: () => [
+        { host: this.host, port: frontPort, what: "the front door (PORT)" },
+        { host: this.host, port: this.adminPort ?? 0, what: "the front door's admin listener (ADMIN_PORT)" },
+      ],
+      stopSignal: GRACEFUL_STOP,
+      start: () => {
+        const binary = ensureHaproxyInstalled();
+        const settings: FrontDoorSettings = {
+          ...frontDoorSettings(loadConfig(this.baseEnv)),
+          host: this.host,
+          port: frontPort,
+          adminHost: this.host,
+          adminPort: this.adminPort!,
+          webAddrs: this.options.webPorts.map((p) => `${this.host}:${p}`),
+          ...this.options.frontDoor,
+        };
+        writeHaproxyConfig(binary, configFile, settings);
+        return spawnChild(
+          name,
+          binary,
+          haproxyArgs(configFile),
+          this.baseEnv,
+          join(dataDir, "logs", `${name}.log`),
+        );
+      },
     });
   }
 
@@ -202,21 +287,38 @@ export class Stack {
     return slot;
   }
 
-  private async startSlot(slot: (typeof this.slots)[number]): Promise<void> {
+  private async startSlot(slot: Slot): Promise<void> {
     if (slot.child) return;
     const child = slot.start();
     slot.child = child;
     const [host, port] = [this.host, Number(slot.info.address.split(":").pop())];
+    let starting = true;
     const died = child.exited.then((code) => {
-      throw new Error(`${slot.info.name} exited (${code}) while starting; see ${this.options.dataDir}/logs`);
+      if (!starting) return;
+      // Taken between the check and the listen: say by whom, not only "exited (1)".
+      const holders = slot
+        .ports()
+        .flatMap((p) => {
+          const holder = p.port === 0 ? undefined : describeHolder(p.port);
+          return holder ? [`port ${p.port} (${p.what}) is taken by ${holder}`] : [];
+        })
+        .join("; ");
+      throw new Error(
+        `${slot.info.name} exited (${code}) while starting${holders ? `: ${holders}` : ""}; ` +
+          `see ${join(this.options.dataDir, "logs", `${slot.info.name}.log`)}`,
+      );
     });
-    await Promise.race([
-      died,
-      waitFor(`${slot.info.name} on ${slot.info.address}`, () =>
-        slot.info.role === "backend" ? tcpOpen(host, port) : httpOk(`http://${host}:${port}/healthz`),
-      ),
-    ]);
     died.catch(() => undefined);
+    try {
+      await Promise.race([
+        died,
+        waitFor(`${slot.info.name} on ${slot.info.address}`, () =>
+          slot.info.role === "web" ? httpOk(`http://${host}:${port}/healthz`) : tcpOpen(host, port),
+        ),
+      ]);
+    } finally {
+      starting = false;
+    }
   }
 }
 

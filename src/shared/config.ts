@@ -53,7 +53,49 @@ export interface FlockConfig {
   etcdTls: TlsFiles | undefined;
   /** TLS between web and backend (mutual when both sides have a CA and a certificate). */
   grpcTls: GrpcTlsFiles | undefined;
+  /**
+   * A folder of etcd client certificates, one per identity a backend opens (`<user>.crt` and
+   * `<user>.key`, user = accounts, graph, posts or reader), each with CN = the etcd user it acts
+   * as (etcd's --client-cert-auth with auth enabled; see deploy/etcd/roles.sh). Undefined: every
+   * store uses ETCD_CERT_FILE (or no client certificate).
+   */
+  etcdClientCertDir: string | undefined;
+  /** Addresses whose X-Forwarded-For a web replica believes: the front door's (and any proxy before it). */
+  trustedProxies: string[];
+  /** The front door's admin listener: its metrics, stats page and /cluster (keep it private). */
+  adminHost: string;
+  adminPort: number;
+  /** The front door's per-address and per-token limits; undefined when RATE_LIMITS=off. */
+  rateLimits: RateLimits | undefined;
 }
+
+/** At most `count` requests in any `periodSeconds`. */
+export interface RateLimit {
+  count: number;
+  periodSeconds: number;
+}
+
+/** What the front door allows (README "Rate limits"); over a limit it answers 429 with Retry-After. */
+export interface RateLimits {
+  /** Per client address (IPv6: per /64). */
+  signups: RateLimit;
+  logins: RateLimit;
+  posts: RateLimit;
+  follows: RateLimit;
+  /** Per session token (bearer or cookie), every request but static files. */
+  perToken: RateLimit;
+  /** Open connections per client address at once. */
+  connectionsPerAddress: number;
+}
+
+export const DEFAULT_RATE_LIMITS = {
+  signups: "5/30m",
+  logins: "25/5m",
+  posts: "300/3h",
+  follows: "400/1d",
+  perToken: "300/5m",
+  connectionsPerAddress: 100,
+} as const;
 
 /** PEM file paths. */
 export interface TlsFiles {
@@ -69,6 +111,14 @@ export interface GrpcTlsFiles extends TlsFiles {
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * Default ports stay below Linux's ephemeral range (32768–60999), from which the kernel picks
+ * the local port of every outgoing connection: a fixed port inside it can be taken by one.
+ */
+export const DEFAULT_BACKEND_PORT = 8101;
+/** A backend's Prometheus port defaults to its gRPC port plus this. */
+export const METRICS_PORT_OFFSET = 100;
+
 export function loadConfig(env: Env = process.env): FlockConfig {
   return {
     storage: oneOf(env, "STORAGE", ["etcd", "memory"], "etcd"),
@@ -80,13 +130,13 @@ export function loadConfig(env: Env = process.env): FlockConfig {
     etcdPrefix: text(env, "ETCD_PREFIX", "flock/"),
     etcdTimeoutMs: int(env, "ETCD_TIMEOUT_MS", 3000),
     backendHost: text(env, "BACKEND_HOST", "127.0.0.1"),
-    backendPort: int(env, "BACKEND_PORT", 50051),
+    backendPort: int(env, "BACKEND_PORT", DEFAULT_BACKEND_PORT),
     backendServices: list(env, "BACKEND_SERVICES", ALL_SERVICES.join(",")).map((s) => {
       if (!ALL_SERVICES.includes(s as ServiceName))
         throw new Error(`BACKEND_SERVICES: unknown service "${s}"`);
       return s as ServiceName;
     }),
-    backendAddrs: list(env, "BACKEND_ADDRS", "127.0.0.1:50051"),
+    backendAddrs: list(env, "BACKEND_ADDRS", `127.0.0.1:${DEFAULT_BACKEND_PORT}`),
     grpcTimeoutMs: int(env, "GRPC_TIMEOUT_MS", 5000),
     webHost: text(env, "WEB_HOST", "127.0.0.1"),
     webPort: int(env, "WEB_PORT", 8081),
@@ -107,8 +157,9 @@ export function loadConfig(env: Env = process.env): FlockConfig {
 
 /** Operations settings: probes, shutdown, metrics, TLS (see README "Operating Flock"). */
 function opsConfig(env: Env) {
-  const backendPort = int(env, "BACKEND_PORT", 50051);
-  const metricsDefault = backendPort > 0 && backendPort + 1000 <= 65535 ? backendPort + 1000 : 0;
+  const backendPort = int(env, "BACKEND_PORT", DEFAULT_BACKEND_PORT);
+  const metricsDefault =
+    backendPort > 0 && backendPort + METRICS_PORT_OFFSET <= 65535 ? backendPort + METRICS_PORT_OFFSET : 0;
   return {
     frontHost: text(env, "FRONT_HOST", "127.0.0.1"),
     webAddrs: list(env, "WEB_ADDRS", "127.0.0.1:8081,127.0.0.1:8082"),
@@ -118,7 +169,40 @@ function opsConfig(env: Env) {
     shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", 8000),
     etcdTls: tlsFiles(env, "ETCD_CA_FILE", "ETCD_CERT_FILE", "ETCD_KEY_FILE"),
     grpcTls: grpcTlsFiles(env),
+    etcdClientCertDir: env.ETCD_CLIENT_CERT_DIR || undefined,
+    trustedProxies: list(env, "TRUSTED_PROXIES", "127.0.0.1,::1"),
+    adminHost: text(env, "ADMIN_HOST", "127.0.0.1"),
+    adminPort: int(env, "ADMIN_PORT", 8090),
+    rateLimits: rateLimits(env),
   };
+}
+
+/** RATE_LIMITS=on|off, and each limit as "<count>/<period>" (period: 30s, 5m, 3h, 1d). */
+function rateLimits(env: Env): RateLimits | undefined {
+  if (oneOf(env, "RATE_LIMITS", ["on", "off"], "on") === "off") return undefined;
+  const d = DEFAULT_RATE_LIMITS;
+  return {
+    signups: rate(env, "RATE_LIMIT_SIGNUPS", d.signups),
+    logins: rate(env, "RATE_LIMIT_LOGINS", d.logins),
+    posts: rate(env, "RATE_LIMIT_POSTS", d.posts),
+    follows: rate(env, "RATE_LIMIT_FOLLOWS", d.follows),
+    perToken: rate(env, "RATE_LIMIT_TOKEN", d.perToken),
+    connectionsPerAddress: int(env, "RATE_LIMIT_CONNECTIONS", d.connectionsPerAddress),
+  };
+}
+
+const PERIOD_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+function rate(env: Env, name: string, fallback: string): RateLimit {
+  const raw = text(env, name, fallback);
+  const match = /^(\d{1,9})\/(\d{1,6})([smhd])$/.exec(raw);
+  const count = Number(match?.[1]);
+  const periodSeconds = Number(match?.[2]) * PERIOD_SECONDS[match?.[3] ?? ""]!;
+  if (!match || count < 1 || !(periodSeconds >= 1 && periodSeconds <= 7 * 86400))
+    throw new Error(
+      `${name} must be <count>/<period> like 5/30m (period in s, m, h or d, at most 7d), got "${raw}"`,
+    );
+  return { count, periodSeconds };
 }
 
 function tlsFiles(env: Env, ca: string, cert: string, key: string): TlsFiles | undefined {

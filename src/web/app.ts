@@ -35,19 +35,28 @@ import { renderPage } from "./render.js";
 export const BODY_LIMIT_BYTES = 16 * 1024;
 const REQUEST_TIMEOUT_MS = 15_000;
 
+/** Only a front door on this host, unless told otherwise (TRUSTED_PROXIES). */
+const DEFAULT_TRUSTED_PROXIES = ["127.0.0.1", "::1"];
+
+export interface WebAppOptions {
+  /** Addresses (or CIDR blocks) of the proxies whose X-Forwarded-For entries are believed. */
+  trustedProxies?: readonly string[];
+  /** Live streams' heartbeat and re-subscribe timing (tests shorten them). */
+  live?: Partial<LiveOptions>;
+}
+
 /**
  * The stateless web tier: HTML pages and the JSON API, both composing backend calls.
  * It keeps nothing between requests, so any replica serves any request.
  */
-export async function buildWebApp(
-  ctx: WebContext,
-  options: { trustProxy?: string | boolean; live?: Partial<LiveOptions> } = {},
-) {
+export async function buildWebApp(ctx: WebContext, options: WebAppOptions = {}) {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     requestTimeout: REQUEST_TIMEOUT_MS,
-    trustProxy: options.trustProxy ?? "127.0.0.1,::1",
+    // Security: the client's address (the login throttle counts per address) is the last
+    // X-Forwarded-For entry added by a trusted proxy; entries a client wrote are never believed.
+    trustProxy: [...(options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES)],
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
       return typeof given === "string" && /^[A-Za-z0-9-]{8,64}$/.test(given) ? given : randomUUID();
@@ -84,6 +93,7 @@ export async function buildWebApp(
     referrerPolicy: { policy: "same-origin" },
     strictTransportSecurity: ctx.cookieSecure,
   });
+  acceptEmptyJsonBodies(app);
   await app.register(fastifyCookie);
   // Security: double-submit CSRF tokens, each bound to the session it was rendered for (see
   // csrfBinding), and over TLS a `__Host-` cookie that no subdomain can set.
@@ -127,6 +137,8 @@ export async function buildWebApp(
   app.setErrorHandler((err, request, reply) => {
     const failure = toHttpError(err);
     if (failure.statusCode >= 500 && failure.statusCode !== 503) request.log.error({ err }, "request failed");
+    // The client gets a fixed message; what went wrong (deadlines, addresses) stays in the log.
+    if (failure.detail !== undefined) request.log.warn({ detail: failure.detail }, "backend unavailable");
     if (failure.retryAfterSeconds !== undefined)
       reply.header("retry-after", String(failure.retryAfterSeconds));
     reply.code(failure.statusCode);
@@ -205,6 +217,22 @@ function registerRoutes(app: FastifyInstance, ctx: WebContext, streams: LiveStre
   searchPages(app, ctx);
   notificationPages(app, ctx);
   settingsPages(app, ctx);
+}
+
+/**
+ * Many HTTP client wrappers send `Content-Type: application/json` on every request, bodyless
+ * ones included (`PUT /api/v1/following/:u`, `DELETE /api/v1/sessions/current`). An empty body
+ * under that type is no body at all, exactly as without the header; anything else is parsed
+ * as before (Fastify's own parser, refusing `__proto__` and `constructor.prototype` keys).
+ */
+function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const text = typeof body === "string" ? body : body.toString("utf8");
+    if (text === "") return done(null, undefined);
+    parseJson(request, text, done);
+  });
 }
 
 function isApi(url: string): boolean {

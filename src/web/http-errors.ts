@@ -6,7 +6,14 @@ export interface HttpError {
   code: string;
   message: string;
   retryAfterSeconds?: number;
+  /** What the backend said, for the log only: never sent to the client. */
+  detail?: string;
 }
+
+/** What a client reads when the backend or the store cannot answer now (never the reason). */
+export const UNAVAILABLE_MESSAGE = "Flock is busy right now, please try again in a moment";
+/** How soon a client may try again after a 503. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 
 const BY_GRPC_STATUS: Partial<Record<status, { statusCode: number; code: string }>> = {
   [status.INVALID_ARGUMENT]: { statusCode: 400, code: "invalid_argument" },
@@ -51,6 +58,15 @@ const BY_FASTIFY_CODE: Record<string, { statusCode: number; code: string; messag
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof FlockError) {
     const mapped = BY_GRPC_STATUS[err.code] ?? { statusCode: 500, code: "internal" };
+    if (mapped.statusCode === 503) {
+      // A deadline or an unreachable backend: grpc-js's words name addresses and timings.
+      return {
+        ...mapped,
+        message: UNAVAILABLE_MESSAGE,
+        retryAfterSeconds: err.retryAfterSeconds ?? UNAVAILABLE_RETRY_AFTER_SECONDS,
+        detail: err.message,
+      };
+    }
     const message = mapped.statusCode === 500 ? "internal error" : err.message;
     return { ...mapped, message, retryAfterSeconds: err.retryAfterSeconds };
   }

@@ -136,13 +136,24 @@ describe("deploy/: schema check of the multi-host example", () => {
       assert.ok(b.backendMetricsPort > 0 && b.backendMetricsPort !== b.backendPort, "backend metrics port");
       assert.ok(b.grpcTls?.certFile && b.grpcTls.keyFile && b.grpcTls.caFile, "backend serves mutual TLS");
       assert.ok(
-        b.etcdTls?.certFile && b.etcdTls.keyFile && b.etcdTls.caFile,
-        "backend has an etcd client certificate",
+        b.etcdTls?.caFile && b.etcdClientCertDir && !b.etcdTls.certFile,
+        "backend has one etcd identity per service (ETCD_CLIENT_CERT_DIR), no shared certificate",
       );
+      assert.notEqual(b.etcdTls.caFile, b.grpcTls.caFile, "etcd trusts a CA of its own");
       assert.notEqual(b.backendHost, "0.0.0.0");
     }
-    for (const w of webs)
+    const frontDoor = loadConfig({ ...common, ...hosts("front-door")[0]!.env });
+    for (const w of webs) {
       assert.ok(w.grpcTls?.certFile && w.grpcTls.keyFile, "web presents a client certificate");
+      assert.ok(!w.etcdTls?.certFile && !w.etcdClientCertDir, "a web host has no etcd identity");
+      assert.deepEqual(
+        w.trustedProxies,
+        [frontDoor.frontHost],
+        "web trusts X-Forwarded-For from the front door only",
+      );
+    }
+    assert.ok(frontDoor.rateLimits, "rate limits on at the front door");
+    assert.notEqual(frontDoor.adminPort, frontDoor.frontPort);
     assert.ok(
       base.etcdEndpoints.every((e) => e.startsWith("https://")),
       "etcd over TLS",
@@ -176,6 +187,11 @@ describe("deploy/: schema check of the multi-host example", () => {
         `${name}: its peer URL is in the initial cluster`,
       );
       assert.equal(env.ETCD_CLIENT_CERT_AUTH, "true", `${name}: clients need certificates`);
+      assert.equal(
+        basename(env.ETCD_TRUSTED_CA_FILE ?? ""),
+        basename(common.ETCD_CA_FILE ?? "-"),
+        `${name}: trusts the etcd CA only (not the gRPC CA web hosts have certificates from)`,
+      );
       assert.ok(
         env.ETCD_AUTO_COMPACTION_RETENTION && env.ETCD_AUTO_COMPACTION_RETENTION !== "0",
         "compaction on",

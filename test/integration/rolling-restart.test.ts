@@ -95,10 +95,8 @@ describe("operations: rolling restart under load, live cluster view", { timeout:
         const address = stack!.processes().find((p) => p.name === name)!.address;
         if (name.startsWith("web")) {
           await waitFor(`the front door to see ${name} ready`, async () => {
-            const status = (await (await fetch(`${stack!.frontUrl}/_frontdoor/status`)).json()) as {
-              upstreams: { address: string; ready: boolean }[];
-            };
-            return status.upstreams.find((u) => u.address === address)?.ready === true;
+            const replicas = await stack!.frontDoorReplicas();
+            return replicas.find((r) => r.address === address)?.status === "UP";
           });
         } else {
           for (const web of [0, 1]) {
@@ -122,9 +120,11 @@ describe("operations: rolling restart under load, live cluster view", { timeout:
     t.diagnostic(
       `${completed} requests in ${seconds.toFixed(1)} s through the restarts, ${failures.length} failed`,
     );
-    const door = await (await fetch(`${stack!.frontUrl}/_frontdoor/metrics`)).text();
-    const retries = door.split("\n").filter((l) => l.startsWith("flock_frontdoor_retries_total"));
-    t.diagnostic(`front door retries: ${retries.length ? retries.join("; ") : "none"}`);
+    const door = await (await fetch(`${stack!.adminUrl}/metrics`)).text();
+    const retries = door
+      .split("\n")
+      .filter((l) => /^haproxy_backend_(retry|redispatch)_warnings_total\{proxy="web"/.test(l));
+    t.diagnostic(`front door retries: ${retries.join("; ")}`);
     assert.deepEqual(failures, [], "no request failed");
     assert.ok(completed >= 80, `steady load ran (${completed} requests)`);
 
@@ -135,8 +135,10 @@ describe("operations: rolling restart under load, live cluster view", { timeout:
     }
   });
 
-  it("shows members, backends and webs on /cluster, and follows an etcd leader's death", async () => {
-    const initial = await snapshot(stack!.frontUrl);
+  it("shows members, backends and webs on /cluster (admin listener only), and follows an etcd leader's death", async () => {
+    assert.equal((await fetch(`${stack!.frontUrl}/cluster`)).status, 404, "not on the public listener");
+    assert.equal((await fetch(`${stack!.frontUrl}/cluster.json`)).status, 404, "not on the public listener");
+    const initial = await snapshot(stack!.adminUrl);
     assert.equal(initial.etcd.storage, "etcd");
     assert.equal(initial.etcd.members.length, 3);
     assert.ok(
@@ -153,7 +155,7 @@ describe("operations: rolling restart under load, live cluster view", { timeout:
     assert.ok(initial.webs.length === 2 && initial.webs.every((w) => w.reachable && w.ready));
     assert.ok(initial.requests.perSecond > 0, "request rate from the load just run");
 
-    const page = await fetch(`${stack!.frontUrl}/cluster`);
+    const page = await fetch(`${stack!.adminUrl}/cluster`);
     assert.equal(page.status, 200);
     const html = await page.text();
     assert.match(html, new RegExp(`Leader: <strong>${initial.etcd.leader}</strong>`));
@@ -167,7 +169,7 @@ describe("operations: rolling restart under load, live cluster view", { timeout:
     await waitFor(
       "/cluster to show the killed leader unreachable and a new leader",
       async () => {
-        during = await snapshot(stack!.frontUrl);
+        during = await snapshot(stack!.adminUrl);
         const dead = during.etcd.members.find((m) => m.endpoint === killed.clientUrl);
         const newLeader = during.etcd.members.find((m) => m.isLeader);
         return (
@@ -181,15 +183,15 @@ describe("operations: rolling restart under load, live cluster view", { timeout:
       200,
     );
     assert.notEqual(during!.etcd.leader, initial.etcd.leader);
-    assert.equal((await fetch(`${stack!.frontUrl}/cluster`)).status, 200, "the page renders meanwhile");
+    assert.equal((await fetch(`${stack!.adminUrl}/cluster`)).status, 200, "the page renders meanwhile");
 
     await etcd!.restart(leader);
     await waitFor("/cluster to show every member again", async () =>
-      (await snapshot(stack!.frontUrl)).etcd.members.every((m) => m.reachable),
+      (await snapshot(stack!.adminUrl)).etcd.members.every((m) => m.reachable),
     );
   });
 
-  it("exposes real counters: /metrics on web, the metrics port on backends", async () => {
+  it("exposes real counters: /metrics on web, the metrics port on backends, the front door's on its admin listener", async () => {
     // The test before killed the etcd leader: the store, and with it readiness, may still be
     // coming back. Gauges are read once everything reports ready again.
     const scrape = async (url: string) => (await fetch(url, { signal: AbortSignal.timeout(2000) })).text();
@@ -198,14 +200,12 @@ describe("operations: rolling restart under load, live cluster view", { timeout:
       async () =>
         /^flock_store_up\{role="backend"\} 1/m.test(
           await scrape(`http://${stack!.host}:${metricsPorts[0]}/metrics`),
-        ) &&
-        /^flock_frontdoor_upstream_ready\{upstream="[^"]+",role="front-door"\} 1/m.test(
-          await scrape(`${stack!.frontUrl}/_frontdoor/metrics`),
-        ),
+        ) && (await stack!.frontDoorReplicas()).every((r) => r.status === "UP"),
       20_000,
       200,
     );
-    const web = await (await fetch(`${stack!.frontUrl}/metrics`)).text();
+    assert.equal((await fetch(`${stack!.frontUrl}/metrics`)).status, 404, "not on the public listener");
+    const web = await (await fetch(`${stack!.webUrl(0)}/metrics`)).text();
     assert.match(web, /^flock_http_requests_total\{route="\/api\/v1\/posts",method="POST",status="201"/m);
     assert.match(
       web,
@@ -230,8 +230,8 @@ describe("operations: rolling restart under load, live cluster view", { timeout:
     assert.match(backend, /^flock_store_up\{role="backend"\} 1/m);
     assert.match(backend, /^nodejs_heap_size_used_bytes/m);
 
-    const door = await (await fetch(`${stack!.frontUrl}/_frontdoor/metrics`)).text();
-    assert.match(door, /^flock_frontdoor_requests_total\{upstream=/m);
-    assert.match(door, /^flock_frontdoor_upstream_ready\{upstream="[^"]+",role="front-door"\} 1/m);
+    const door = await (await fetch(`${stack!.adminUrl}/metrics`)).text();
+    assert.match(door, /^haproxy_backend_http_responses_total\{proxy="web",code="2xx"\} [1-9]/m);
+    assert.match(door, /^haproxy_server_status\{proxy="web",server="web-1",state="UP"\} 1/m);
   });
 });

@@ -26,7 +26,8 @@ const log = pino({ level: "silent" });
 
 /**
  * TLS as configured by environment variables, end to end with certificates from
- * deploy/tls/make-certs.sh: mutual TLS between web and backend, and TLS to etcd.
+ * deploy/tls/make-certs.sh: mutual TLS between web and backend (the gRPC CA), and TLS to etcd
+ * (the etcd CA; etcd/RBAC identities are tested in etcd-rbac.test.ts).
  */
 describe("TLS from the configuration", () => {
   let dir: string;
@@ -52,12 +53,12 @@ describe("TLS from the configuration", () => {
 
   it("web <-> backend: mutual TLS works, plain text and certificate-less callers are refused", async () => {
     const backendConfig = loadConfig({
-      GRPC_TLS_CA_FILE: file("ca.crt"),
+      GRPC_TLS_CA_FILE: file("grpc-ca.crt"),
       GRPC_TLS_CERT_FILE: file("backend.crt"),
       GRPC_TLS_KEY_FILE: file("backend.key"),
     });
     const webConfig = loadConfig({
-      GRPC_TLS_CA_FILE: file("ca.crt"),
+      GRPC_TLS_CA_FILE: file("grpc-ca.crt"),
       GRPC_TLS_CERT_FILE: file("web.crt"),
       GRPC_TLS_KEY_FILE: file("web.key"),
       // Dialled by IP, verified by name.
@@ -79,7 +80,7 @@ describe("TLS from the configuration", () => {
     const noCert = new BackendClients(
       [backend.address],
       1_000,
-      grpcDial({ caFile: file("ca.crt"), serverName: "backend.flock.test" }),
+      grpcDial({ caFile: file("grpc-ca.crt"), serverName: "backend.flock.test" }),
     );
     try {
       const created = await good.call(good.accounts, good.accounts.createAccount, {
@@ -130,7 +131,7 @@ describe("TLS from the configuration", () => {
         `--initial-cluster=tls0=http://127.0.0.1:${peerPort}`,
         `--cert-file=${file("etcd.crt")}`,
         `--key-file=${file("etcd.key")}`,
-        `--trusted-ca-file=${file("ca.crt")}`,
+        `--trusted-ca-file=${file("etcd-ca.crt")}`,
         "--client-cert-auth",
         "--log-level=error",
       ],
@@ -139,9 +140,9 @@ describe("TLS from the configuration", () => {
     const exited = new Promise((resolve) => member.once("exit", resolve));
     const config = loadConfig({
       ETCD_ENDPOINTS: endpoint,
-      ETCD_CA_FILE: file("ca.crt"),
-      ETCD_CERT_FILE: file("backend.crt"),
-      ETCD_KEY_FILE: file("backend.key"),
+      ETCD_CA_FILE: file("etcd-ca.crt"),
+      ETCD_CERT_FILE: file("backend-etcd/reader.crt"),
+      ETCD_KEY_FILE: file("backend-etcd/reader.key"),
     });
     const creds = etcdCredentials(config.etcdTls);
     const store = new EtcdStore({

@@ -65,12 +65,18 @@ describe("hostile JSON API", () => {
 
   async function check(cases: readonly Case[]): Promise<void> {
     await inParallel(cases, BATCH, async ({ request, allowed }) => {
-      const answer = await send(world.web(), request, world.agent, world.counter);
-      const what = `${describeRequest(request)} → ${answer.status} ${answer.text.slice(0, 200)}`;
+      const target = world.web();
+      const answer = await send(target, request, world.agent, world.counter);
+      const what = `${target === world.door.url ? "(front door) " : ""}${describeRequest(request)} → ${answer.status} ${answer.text.slice(0, 200)}`;
+      // The front door refuses what its HTTP parser will not take (headers beyond its 16 KiB
+      // buffer or 101 fields) itself, with a 400 of its own, before any route.
+      const parsedAway =
+        target === world.door.url && answer.status === 400 && answer.text.startsWith("<html>");
+      const expected = parsedAway ? [...allowed, 400] : allowed;
       assert.ok(answer.status < 500, `5xx for ${what}`);
-      assert.ok(allowed.includes(answer.status), `expected ${allowed.join("/")} for ${what}`);
+      assert.ok(expected.includes(answer.status), `expected ${expected.join("/")} for ${what}`);
       const api = request.path.startsWith("/api/");
-      if (api && answer.status >= 400 && answer.status !== 431 && request.method !== "HEAD") {
+      if (api && answer.status >= 400 && answer.status !== 431 && !parsedAway && request.method !== "HEAD") {
         const body = JSON.parse(answer.text) as Record<string, unknown>;
         assert.deepEqual(Object.keys(body), ["error"], `an error answer carries only the error: ${what}`);
       }

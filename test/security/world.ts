@@ -1,8 +1,9 @@
 /**
  * The world the attack suites attack: an in-process Flock (two web replicas over two
- * backends on shared memory stores) with a victim who has posts, a follow and a live session,
- * a friend the victim follows, and an attacker with an account of their own. Also a revoked
- * and an expired token, made the way real ones are.
+ * backends on shared memory stores) behind the real front door (HAProxy, as `npm start` runs
+ * it, rate limits off so thousands of requests from one address get through), with a victim
+ * who has posts, a follow and a live session, a friend the victim follows, and an attacker with
+ * an account of their own. Also a revoked and an expired token, made the way real ones are.
  */
 import http from "node:http";
 import { randomBytes } from "node:crypto";
@@ -11,6 +12,7 @@ import { hashToken, newSessionToken } from "../../src/services/accounts/tokens.j
 import { put } from "../../src/storage/kv.js";
 import { Keys } from "../../src/storage/keys.js";
 import { ApiClient } from "../fixtures/api-client.js";
+import { startFrontDoor, type RunningFrontDoor } from "../fixtures/front-door.js";
 import { startInProcessFlock, type InProcessFlock } from "../fixtures/in-process-flock.js";
 import { RequestCounter } from "./hostile.js";
 
@@ -22,6 +24,8 @@ export interface Person {
 
 export interface World {
   flock: InProcessFlock;
+  /** The public front door in front of the web replicas. */
+  door: RunningFrontDoor;
   api: ApiClient;
   victim: Person;
   friend: Person;
@@ -35,13 +39,17 @@ export interface World {
   expiredToken: string;
   agent: http.Agent;
   counter: RequestCounter;
-  /** A web replica, round robin. */
+  /** Where the next request goes, round robin: web replica 1, replica 2, the front door. */
   web(): string;
   close(): Promise<void>;
 }
 
 export async function buildWorld(): Promise<World> {
   const flock = await startInProcessFlock({ backends: 2, webs: 2 });
+  const door = await startFrontDoor(flock.webUrls.map((u) => new URL(u).host)).catch(async (err: unknown) => {
+    await flock.close();
+    throw err;
+  });
   const api = new ApiClient(flock.webUrls[0]!);
   const person = async (name: string): Promise<Person> => {
     const password = randomBytes(24).toString("base64url");
@@ -80,9 +88,11 @@ export async function buildWorld(): Promise<World> {
   // One connection per request: a hostile request may (rightly) get its connection closed,
   // and a reused keep-alive socket would then fail the next, innocent request.
   const agent = new http.Agent({ keepAlive: false, maxSockets: 32 });
+  const targets = [...flock.webUrls, door.url];
   let next = 0;
   return {
     flock,
+    door,
     api,
     victim,
     friend,
@@ -93,9 +103,10 @@ export async function buildWorld(): Promise<World> {
     expiredToken,
     agent,
     counter: new RequestCounter(),
-    web: () => flock.webUrls[next++ % flock.webUrls.length]!,
+    web: () => targets[next++ % targets.length]!,
     close: async () => {
       agent.destroy();
+      await door.stop();
       await flock.close();
     },
   };

@@ -52,6 +52,8 @@ export function authPages(app: FastifyInstance, ctx: WebContext): void {
   function formFailed(reply: FastifyReply, template: string, title: string, username: string, err: unknown) {
     const failure = toHttpError(err);
     if (failure.statusCode >= 500 && failure.statusCode !== 503) throw err;
+    if (failure.detail !== undefined)
+      reply.request.log.warn({ detail: failure.detail }, "backend unavailable");
     if (failure.retryAfterSeconds !== undefined)
       reply.header("retry-after", String(failure.retryAfterSeconds));
     reply.code(failure.statusCode);
