@@ -12,7 +12,7 @@ import { newRegistry } from "../shared/metrics.js";
 import { createBackendContext, type BackendContext, type BackendContextOptions } from "./context.js";
 import { accountsGrpcHandlers } from "./handlers/accounts.js";
 import { graphGrpcHandlers } from "./handlers/graph.js";
-import { notificationsGrpcHandlers } from "./handlers/notifications.js";
+import { notificationsGrpcHandlers, OpenStreams } from "./handlers/notifications.js";
 import { postsGrpcHandlers } from "./handlers/posts.js";
 import { GRPC_SERVER_OPTIONS } from "./handlers/unary.js";
 import { BackendOps, type BackendOpsOptions } from "./ops/backend-ops.js";
@@ -54,7 +54,8 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
   const { log } = options;
   const metrics = options.metrics ?? new BackendMetrics(newRegistry(false, "backend"));
   const ctx = createBackendContext(options);
-  const hosted = grpcServices(ctx, log);
+  const streams = new OpenStreams();
+  const hosted = grpcServices(ctx, log, streams);
   const ops = new BackendOps({
     ...options.ops,
     probe: readModelProbe(ctx.model.cache),
@@ -91,6 +92,9 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
       // NOT_SERVING first, then GOAWAY: callers move new calls to other backends while the
       // running ones finish here; past the deadline they are cancelled.
       ops.beginShutdown();
+      // Live streams would hold the server open to its deadline: they end now, and their
+      // callers resume on another backend from the last revision they got.
+      streams.endAll();
       await shutdownServer(server, options.shutdownTimeoutMs ?? 8_000);
       await ctx.close();
       await ops.close();
@@ -99,14 +103,18 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
 }
 
 /** The gRPC faces of the services this backend hosts. */
-function grpcServices(ctx: BackendContext, log: Logger): [ServiceDefinition, UntypedServiceImplementation][] {
+function grpcServices(
+  ctx: BackendContext,
+  log: Logger,
+  streams: OpenStreams,
+): [ServiceDefinition, UntypedServiceImplementation][] {
   const hosted: [ServiceDefinition, UntypedServiceImplementation][] = [];
   if (ctx.accounts)
     hosted.push([AccountsServiceService, accountsGrpcHandlers(ctx.accounts, ctx.oauth!, log)]);
   if (ctx.graph) hosted.push([GraphServiceService, graphGrpcHandlers(ctx.graph, log)]);
   if (ctx.posts) hosted.push([PostsServiceService, postsGrpcHandlers(ctx.posts, log)]);
   if (ctx.notifications)
-    hosted.push([NotificationsServiceService, notificationsGrpcHandlers(ctx.notifications, log)]);
+    hosted.push([NotificationsServiceService, notificationsGrpcHandlers(ctx.notifications, log, streams)]);
   return hosted;
 }
 

@@ -254,11 +254,16 @@ export function backendApi(ctx: WebContext, request: FastifyRequest) {
     react: async (token: string, id: string, action: Reaction) =>
       apiPost((await backend.call(backend.posts, backend.posts[action], { id }, as(token))).post!),
 
-    likes: async (id: string, limit: number, cursor: string): Promise<UserPage> =>
-      userPage(await backend.call(backend.posts, backend.posts.listLikes, { id, limit, cursor }, anon)),
+    /** Who liked / reposted a post; with a token, a post hidden from its holder by a block is not found. */
+    likes: async (token: string, id: string, limit: number, cursor: string): Promise<UserPage> =>
+      userPage(
+        await backend.call(backend.posts, backend.posts.listLikes, { id, limit, cursor }, viewer(token)),
+      ),
 
-    reposts: async (id: string, limit: number, cursor: string): Promise<UserPage> =>
-      userPage(await backend.call(backend.posts, backend.posts.listReposts, { id, limit, cursor }, anon)),
+    reposts: async (token: string, id: string, limit: number, cursor: string): Promise<UserPage> =>
+      userPage(
+        await backend.call(backend.posts, backend.posts.listReposts, { id, limit, cursor }, viewer(token)),
+      ),
 
     tagPosts: async (token: string, tag: string, limit: number, cursor: string): Promise<PostPage> =>
       postPage(

@@ -108,7 +108,7 @@ export function conversationsContract(name: string, make: () => Promise<StoreUnd
       const liked = await a.posts.like(cat, post.id);
       assert.equal(liked.likes, 2);
       assert.equal(liked.liked, true);
-      assert.deepEqual((await b.posts.listLikes(post.id, 10, undefined)).usernames, ["cat", "bob"]);
+      assert.deepEqual((await b.posts.listLikes("", post.id, 10, undefined)).usernames, ["cat", "bob"]);
       await b.posts.unlike(bob, post.id);
       await a.posts.unlike(bob, post.id);
       const after = await b.posts.getPost(bob, post.id);

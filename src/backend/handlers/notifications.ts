@@ -14,9 +14,25 @@ import { grpcErrorOf, unary } from "./unary.js";
 export const HEARTBEAT_MS = 15_000;
 
 /** The notifications service's gRPC face, live stream included. */
+/** The live streams a backend holds open: ended all at once when it begins to shut down. */
+export class OpenStreams {
+  private readonly ends = new Set<() => void>();
+
+  add(end: () => void): () => void {
+    this.ends.add(end);
+    return () => this.ends.delete(end);
+  }
+
+  /** Ends every stream now: callers resume on another backend instead of waiting for this one. */
+  endAll(): void {
+    for (const end of [...this.ends]) end();
+  }
+}
+
 export function notificationsGrpcHandlers(
   service: NotificationsService,
   log: Logger,
+  streams: OpenStreams,
   heartbeatMs = HEARTBEAT_MS,
 ): NotificationsServiceServer {
   return {
@@ -33,7 +49,7 @@ export function notificationsGrpcHandlers(
       await service.dismiss(bearerToken(call.metadata), req.id, req.upTo);
       return {};
     }),
-    subscribe: (call) => subscribe(service, log, heartbeatMs, call),
+    subscribe: (call) => subscribe(service, log, heartbeatMs, streams, call),
   };
 }
 
@@ -49,14 +65,17 @@ function subscribe(
   service: NotificationsService,
   log: Logger,
   heartbeatMs: number,
+  streams: OpenStreams,
   call: ServerWritableStream<SubscribeRequest, StreamEvent>,
 ): void {
   let subscription: LiveSubscription | undefined;
   let ended = false;
   const heartbeat = setInterval(() => subscription?.heartbeat(), heartbeatMs);
+  const forget = streams.add(() => end());
   const end = (err?: unknown) => {
     if (ended) return;
     ended = true;
+    forget();
     clearInterval(heartbeat);
     subscription?.close();
     if (err === undefined) call.end();

@@ -35,8 +35,12 @@ export function postsGrpcHandlers(service: PostsService, log: Logger): PostsServ
     unrepost: unary(log, "Unrepost", async (req, call) => ({
       post: await service.unrepost(bearerToken(call.metadata), req.id),
     })),
-    listLikes: unary(log, "ListLikes", async (req) => service.listLikes(req.id, req.limit, req.cursor)),
-    listReposts: unary(log, "ListReposts", async (req) => service.listReposts(req.id, req.limit, req.cursor)),
+    listLikes: unary(log, "ListLikes", async (req, call) =>
+      service.listLikes(bearerToken(call.metadata), req.id, req.limit, req.cursor),
+    ),
+    listReposts: unary(log, "ListReposts", async (req, call) =>
+      service.listReposts(bearerToken(call.metadata), req.id, req.limit, req.cursor),
+    ),
     getFeed: unary(log, "GetFeed", async (req, call) =>
       service.getFeed(bearerToken(call.metadata), req.limit, req.cursor, req.afterId ?? ""),
     ),

@@ -79,6 +79,8 @@ export class AccountsService implements Authenticator {
     private readonly clock: Clock = systemClock,
   ) {
     this.decoyHash = hashPassword("decoy password never used", options.scrypt);
+    // Awaited only when an unknown user logs in: a failure must not go unhandled meanwhile.
+    this.decoyHash.catch(() => undefined);
   }
 
   async createAccount(rawUsername: unknown, rawPassword: unknown): Promise<string> {

@@ -73,13 +73,13 @@ export class LiveEvents {
   }
 
   /**
-   * Opens a stream for `viewer` from revision `after` (0: from now). Call with a fresh view:
-   * replay and live events then meet without a gap or an overlap. Returns how to close it and
-   * to send it heartbeats.
+   * Opens a stream for `viewer` after position `after` (revision 0: from now). Call with a
+   * fresh view: replay and live events then meet without a gap or an overlap. Returns how to
+   * close it and to send it heartbeats.
    */
   subscribe(
     viewer: string,
-    after: number,
+    after: StreamPosition,
     send: (event: StreamEvent) => void,
     fail: (err: unknown) => void,
   ): LiveSubscription {
@@ -87,7 +87,7 @@ export class LiveEvents {
     let set = this.subscribers.get(viewer);
     if (!set) this.subscribers.set(viewer, (set = new Set()));
     set.add(subscriber);
-    if (after > 0) for (const pending of this.replay(subscriber, after)) this.deliver(pending);
+    if (after.revision > 0) for (const pending of this.replay(subscriber, after)) this.deliver(pending);
     return {
       close: () => {
         subscriber.closed = true;
@@ -106,27 +106,29 @@ export class LiveEvents {
     };
   }
 
-  /** A heartbeat, telling how far this backend's view has got. */
+  /** A heartbeat, telling how far this backend's view has got: past every event of its revision. */
   heartbeat(): StreamEvent {
-    return event(this.cache.revision, StreamEventKind.STREAM_EVENT_KIND_HEARTBEAT);
+    return event(this.cache.revision, LAST_SEQ, StreamEventKind.STREAM_EVENT_KIND_HEARTBEAT);
   }
 
-  private replay(subscriber: Subscriber, after: number): Pending[] {
+  private replay(subscriber: Subscriber, after: StreamPosition): Pending[] {
     const { viewer } = subscriber;
     const to = [subscriber];
+    // A notification comes after the feed's event of the same revision (seq 1 after seq 0).
+    const notificationsAfter = after.seq >= NOTIFICATION_SEQ ? after.revision : after.revision - 1;
     const pending: Pending[] = [
       ...this.posts
-        .feedSince(viewer, after)
+        .feedSince(viewer, after.revision)
         .map((entry) => ({ revision: entry.id, kind: "post" as const, entry, to })),
       ...this.notifications
-        .since(viewer, after)
+        .since(viewer, notificationsAfter)
         .map((entry) => ({ revision: entry.id, kind: "notification" as const, entry, to })),
       ...this.posts
-        .deletesSince(after)
+        .deletesSince(after.revision)
         .filter((deleted) => this.mayHaveSeen(viewer, deleted))
         .map((deleted) => ({ revision: deleted.revision, kind: "delete" as const, id: deleted.id, to })),
     ];
-    return pending.sort((a, b) => a.revision - b.revision);
+    return pending.sort(inStreamOrder);
   }
 
   private applied(events: readonly WatchEvent[]): void {
@@ -160,7 +162,7 @@ export class LiveEvents {
       if (to.length > 0 && this.notifications.visible(entry))
         pending.push({ revision: entry.id, kind: "notification", entry, to });
     }
-    pending.sort((a, b) => a.revision - b.revision);
+    pending.sort(inStreamOrder);
     for (const item of pending) this.deliver(item);
   }
 
@@ -201,16 +203,18 @@ export class LiveEvents {
           if (pending.kind === "post") {
             const item = await this.present.item(pending.entry, subscriber.viewer);
             if (!subscriber.closed)
-              subscriber.send(event(revision, StreamEventKind.STREAM_EVENT_KIND_POST, { item }));
+              subscriber.send(event(revision, 0, StreamEventKind.STREAM_EVENT_KIND_POST, { item }));
           } else if (pending.kind === "delete") {
             subscriber.send(
-              event(revision, StreamEventKind.STREAM_EVENT_KIND_DELETE, { deletedId: String(pending.id) }),
+              event(revision, 0, StreamEventKind.STREAM_EVENT_KIND_DELETE, { deletedId: String(pending.id) }),
             );
           } else {
             const notification = await this.present.notification(pending.entry, subscriber.viewer);
             if (!subscriber.closed)
               subscriber.send(
-                event(revision, StreamEventKind.STREAM_EVENT_KIND_NOTIFICATION, { notification }),
+                event(revision, NOTIFICATION_SEQ, StreamEventKind.STREAM_EVENT_KIND_NOTIFICATION, {
+                  notification,
+                }),
               );
           }
         })
@@ -225,9 +229,46 @@ export class LiveEvents {
   }
 }
 
-function event(revision: number, kind: StreamEventKind, parts: Partial<StreamEvent> = {}): StreamEvent {
+/**
+ * Where a stream stands: a commit revision, and which of that revision's events (a reply from
+ * someone you follow is both a new feed entry, seq 0, and a notification, seq 1). On the wire
+ * "R" is (R, 0) and "R.1" is (R, 1); a stream resumes after the position of the last event it got.
+ */
+export interface StreamPosition {
+  revision: number;
+  seq: number;
+}
+
+const NOTIFICATION_SEQ = 1;
+const LAST_SEQ = NOTIFICATION_SEQ;
+const POSITION = /^(0|[1-9][0-9]{0,15})(?:\.([01]))?$/;
+
+/** Parses a position as the wire writes it; undefined when it is not one. */
+export function parsePosition(raw: string): StreamPosition | undefined {
+  const match = POSITION.exec(raw);
+  return match ? { revision: Number(match[1]), seq: Number(match[2] ?? 0) } : undefined;
+}
+
+export function formatPosition(revision: number, seq: number): string {
+  return seq === 0 ? String(revision) : `${revision}.${seq}`;
+}
+
+function inStreamOrder(a: Pending, b: Pending): number {
+  return a.revision - b.revision || seqOf(a) - seqOf(b);
+}
+
+function seqOf(pending: Pending): number {
+  return pending.kind === "notification" ? NOTIFICATION_SEQ : 0;
+}
+
+function event(
+  revision: number,
+  seq: number,
+  kind: StreamEventKind,
+  parts: Partial<StreamEvent> = {},
+): StreamEvent {
   return {
-    revision: String(revision),
+    revision: formatPosition(revision, seq),
     kind,
     item: undefined,
     deletedId: "",

@@ -12,7 +12,7 @@ import type { Keys } from "../../storage/keys.js";
 import type { Freshness } from "../../storage/watch-cache.js";
 import { viewerMay, type Authenticator } from "../shared/auth.js";
 import type { ChangeOutcome, PostsFacts } from "./facts.js";
-import type { LiveEvents, LiveSubscription } from "./live.js";
+import { parsePosition, type LiveEvents, type LiveSubscription } from "./live.js";
 import type { NotificationKind, NotificationsView } from "./notifications-view.js";
 import { TYPE_OF_KIND, type PostPresenter } from "./present.js";
 
@@ -107,7 +107,8 @@ export class NotificationsService {
     send: (event: StreamEvent) => void,
     fail: (err: unknown) => void,
   ): Promise<LiveSubscription> {
-    const after = rawAfter === "" || rawAfter === "0" ? 0 : parseId(rawAfter);
+    const after = rawAfter === "" ? { revision: 0, seq: 0 } : parsePosition(rawAfter);
+    if (!after) throw invalid("a stream position is a revision, or a revision and .1");
     const viewer = await this.auth.authenticate(token, "read:statuses");
     // An OAuth token without read:notifications gets the feed's events, not the notifications.
     const deliver = viewerMay(viewer, "read:notifications")

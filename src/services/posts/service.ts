@@ -198,21 +198,23 @@ export class PostsService {
   }
 
   async listLikes(
+    token: string,
     rawId: string,
     rawLimit: number | undefined,
     cursor: string | undefined,
   ): Promise<NamePage> {
-    return this.reactions(rawId, rawLimit, cursor, (id, before, limit) =>
+    return this.reactions(token, rawId, rawLimit, cursor, (id, before, limit) =>
       this.view.likers(id, before, limit),
     );
   }
 
   async listReposts(
+    token: string,
     rawId: string,
     rawLimit: number | undefined,
     cursor: string | undefined,
   ): Promise<NamePage> {
-    return this.reactions(rawId, rawLimit, cursor, (id, before, limit) =>
+    return this.reactions(token, rawId, rawLimit, cursor, (id, before, limit) =>
       this.view.reposters(id, before, limit),
     );
   }
@@ -401,7 +403,9 @@ export class PostsService {
     return (await this.present.posts([now], viewer.username))[0]!;
   }
 
+  /** Who reacted to a post `token`'s holder may see (NOT_FOUND when a block hides it from them). */
   private async reactions(
+    token: string,
     rawId: string,
     rawLimit: number | undefined,
     cursor: string | undefined,
@@ -414,8 +418,7 @@ export class PostsService {
     const id = parsePostId(rawId);
     const limit = normalizeLimit(rawLimit);
     const before = decodePostCursor(cursor);
-    await this.freshness.fresh();
-    if (!this.view.post(id)) throw notFound(`no post ${id}`);
+    this.visiblePost(id, await this.readerOf(token));
     const slice = read(id, before, limit);
     const last = slice.entries[slice.entries.length - 1];
     return {

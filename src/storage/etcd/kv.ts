@@ -132,6 +132,8 @@ class EtcdWatch implements Watch {
       return;
     }
     if (this.cancelled) {
+      // Cancelling makes the stream emit CANCELLED: without a listener that would be thrown.
+      stream.on("error", () => undefined);
       stream.cancel();
       return;
     }

@@ -81,7 +81,7 @@ export function postRoutes(app: FastifyInstance, ctx: WebContext): void {
     app.get<{ Params: Params }>(`/api/v1/posts/:id/${list}`, async (request) => {
       const id = pathPostId(request.params.id);
       const { limit, cursor } = pageQuery(request.query);
-      return backendApi(ctx, request)[list](id, limit, cursor);
+      return backendApi(ctx, request)[list](tokenFromHeader(request), id, limit, cursor);
     });
   }
 }

@@ -7,7 +7,7 @@ import type { LiveStreams } from "../live/relay.js";
 import { tokenFromCookie, tokenFromHeader } from "../session.js";
 import { queryString, requireToken } from "./params.js";
 
-const EVENT_ID = /^(0|[1-9][0-9]{0,15})$/;
+const EVENT_ID = /^(0|[1-9][0-9]{0,15})(\.1)?$/;
 
 /**
  * `GET /api/v1/streaming`: the reader's live events as Server-Sent Events. `post` (a new entry
@@ -32,10 +32,9 @@ export function streamingRoutes(app: FastifyInstance, ctx: WebContext, streams: 
 }
 
 /** Where to resume: the Last-Event-ID header (what EventSource sends on reconnecting) over the query. */
-function resumePoint(header: string | string[] | undefined, query: string): number {
+function resumePoint(header: string | string[] | undefined, query: string): string {
   if (Array.isArray(header)) throw invalid("Last-Event-ID must be given once");
   const raw = (header ?? "").trim() || query;
-  if (raw === "") return 0;
-  if (!EVENT_ID.test(raw)) throw invalid("Last-Event-ID must be an event id");
-  return Number(raw);
+  if (raw !== "" && !EVENT_ID.test(raw)) throw invalid("Last-Event-ID must be an event id");
+  return raw;
 }

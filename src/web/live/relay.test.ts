@@ -23,7 +23,7 @@ class FakeCall extends EventEmitter {
     this.cancelled = true;
     this.end(status.CANCELLED);
   }
-  event(revision: number, kind: StreamEventKind, parts: Partial<StreamEvent> = {}): void {
+  event(revision: number | string, kind: StreamEventKind, parts: Partial<StreamEvent> = {}): void {
     this.emit("data", {
       revision: String(revision),
       kind,
@@ -121,20 +121,20 @@ const reply = (id: number) => ({
 
 /** The `event:`/`id:` pairs written so far. */
 function written(text: string): string[] {
-  return [...text.matchAll(/event: (\w+)\nid: (\d+)\n/g)].map((m) => `${m[1]}@${m[2]}`);
+  return [...text.matchAll(/event: (\w+)\nid: ([\d.]+)\n/g)].map((m) => `${m[1]}@${m[2]}`);
 }
 
 describe("live stream relay", () => {
   const log = pino({ level: "silent" });
 
-  it("writes events with their revisions as ids, then subscribes again from inside a commit", async () => {
+  it("writes events with their positions as ids, and subscribes again after the last one sent", async () => {
     const { backend, calls, next } = fakeBackend();
     const { raw, reply: r } = fakeReply();
     const streams = new LiveStreams(backend, log, options);
-    streams.relay(request, r, "token", 7);
+    streams.relay(request, r, "token", "7");
     assert.equal(raw.head, undefined, "open only once the backend has subscribed it");
     assert.equal(calls[0]!.after, "7");
-    calls[0]!.event(8, StreamEventKind.STREAM_EVENT_KIND_HEARTBEAT);
+    calls[0]!.event("8.1", StreamEventKind.STREAM_EVENT_KIND_HEARTBEAT);
     assert.deepEqual(raw.head, {
       code: 200,
       headers: {
@@ -146,25 +146,23 @@ describe("live stream relay", () => {
     });
     calls[0]!.event(10, StreamEventKind.STREAM_EVENT_KIND_POST, feedItem(10));
     calls[0]!.event(12, StreamEventKind.STREAM_EVENT_KIND_POST, feedItem(12));
-    // The backend goes away between a post and the notification of the same commit.
+    // The backend goes away between a post and the notification of the same commit (12.1).
     const again = next();
     calls[0]!.end(status.UNAVAILABLE);
     const second = await again;
-    assert.equal(second.after, "11", "the whole commit 12 again");
-    second.event(12, StreamEventKind.STREAM_EVENT_KIND_POST, feedItem(12)); // sent already: left out
-    second.event(12, StreamEventKind.STREAM_EVENT_KIND_NOTIFICATION, reply(12));
+    assert.equal(second.after, "12", "after the post of commit 12, so its notification still comes");
+    second.event("12.1", StreamEventKind.STREAM_EVENT_KIND_NOTIFICATION, reply(12));
     second.event(15, StreamEventKind.STREAM_EVENT_KIND_POST, feedItem(15));
-    assert.deepEqual(written(raw.written), ["post@10", "post@12", "notification@12", "post@15"]);
-    assert.match(raw.written, /^retry: 1000\n: stream open\n\n: heartbeat\nid: 8\n\n/);
+    assert.deepEqual(written(raw.written), ["post@10", "post@12", "notification@12.1", "post@15"]);
+    assert.match(raw.written, /^retry: 1000\n: stream open\n\n: heartbeat\nid: 8\.1\n\n/);
 
-    // After a notification (the end of its commit) or a heartbeat: from that revision on.
     const third = next();
     second.end(status.OK);
-    assert.equal((await third).after, "14", "a post at 15 may have a notification to come");
-    calls[2]!.event(15, StreamEventKind.STREAM_EVENT_KIND_HEARTBEAT);
+    assert.equal((await third).after, "15");
+    calls[2]!.event("15.1", StreamEventKind.STREAM_EVENT_KIND_HEARTBEAT);
     const fourth = next();
     calls[2]!.end(status.CANCELLED);
-    assert.equal((await fourth).after, "15");
+    assert.equal((await fourth).after, "15.1", "after a heartbeat: past everything of its commit");
     assert.equal(streams.count, 1);
     assert.equal(raw.writableEnded, false, "the client saw none of it");
 
@@ -179,13 +177,13 @@ describe("live stream relay", () => {
     const { backend, calls } = fakeBackend();
     const streams = new LiveStreams(backend, log, options);
     const refused = fakeReply();
-    streams.relay(request, refused.reply, "token", 0);
+    streams.relay(request, refused.reply, "token", "");
     calls[0]!.end(status.UNAUTHENTICATED);
     assert.equal(refused.raw.writableEnded, true);
     assert.equal(calls.length, 1, "no second subscription");
 
     const leaving = fakeReply();
-    streams.relay(request, leaving.reply, "token", 0);
+    streams.relay(request, leaving.reply, "token", "");
     leaving.raw.emit("close");
     assert.equal(calls[1]!.cancelled, true);
     assert.equal(calls.length, 2);
@@ -196,7 +194,7 @@ describe("live stream relay", () => {
     const { backend, calls } = fakeBackend();
     const streams = new LiveStreams(backend, log, options);
     const slow = fakeReply();
-    streams.relay(request, slow.reply, "token", 0);
+    streams.relay(request, slow.reply, "token", "");
     slow.raw.writableLength = 20_000;
     calls[0]!.event(5, StreamEventKind.STREAM_EVENT_KIND_POST, feedItem(5));
     assert.equal(slow.raw.writableEnded, true);

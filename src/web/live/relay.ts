@@ -39,16 +39,6 @@ const RESUBSCRIBE_FIRST_MS = 50;
 const RESUBSCRIBE_MAX_MS = 2_000;
 
 /**
- * Where a stream stands: everything up to `revision` was sent, except that after a `post` or
- * `delete` event (`partial`) a notification of the same commit may still follow (a reply from
- * someone you follow is both).
- */
-interface Position {
-  revision: number;
-  partial: boolean;
-}
-
-/**
  * The live streams (Server-Sent Events) this web replica holds, each relaying one backend
  * Subscribe stream. A relay never buffers: each event is written (and so flushed) as it comes.
  * When the backend stream ends (a backend restarting), it subscribes again from where it got to,
@@ -76,11 +66,11 @@ export class LiveStreams {
   }
 
   /** Takes over a hijacked request: writes the stream's head and relays events from `after`. */
-  relay(request: FastifyRequest, reply: FastifyReply, token: string, after: number): void {
+  relay(request: FastifyRequest, reply: FastifyReply, token: string, after: string): void {
     const relay = new Relay(this.backend, this.log.child({ reqId: request.id }), this.options, {
       token,
       requestId: request.id,
-      position: { revision: after, partial: false },
+      position: after,
       reply,
       onEnd: () => {
         this.open.delete(relay);
@@ -102,16 +92,16 @@ export class LiveStreams {
 interface RelaySetup {
   token: string;
   requestId: string;
-  position: Position;
+  /** Where the stream stands: the backend's position of the last event sent ("" from now). */
+  position: string;
   reply: FastifyReply;
   onEnd: () => void;
 }
 
 class Relay {
   private call: ClientReadableStream<StreamEvent> | undefined;
-  private position: Position;
+  private position: string;
   /** After re-subscribing from inside a commit: its post or delete event was sent already. */
-  private skipAt: number | undefined;
   private failures = 0;
   private heartbeat: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
@@ -177,15 +167,13 @@ class Relay {
 
   private subscribe(): void {
     if (this.ended) return;
-    const { revision, partial } = this.position;
-    // From inside a commit: ask for the whole commit again and leave out its post or delete event.
-    const after = partial ? revision - 1 : revision;
-    this.skipAt = partial ? revision : undefined;
     const metadata = new Metadata();
     metadata.set(AUTHORIZATION, `Bearer ${this.setup.token}`);
     metadata.set(REQUEST_ID, this.setup.requestId);
     metadata.setOptions({ waitForReady: true });
-    const call = this.backend.notifications.subscribe({ after: String(after) }, metadata);
+    // Positions name one event each (a commit's notification is "R.1" after its feed event "R"),
+    // so resuming after the last one sent neither skips nor repeats.
+    const call = this.backend.notifications.subscribe({ after: this.position }, metadata);
     this.call = call;
     call.on("data", (event: StreamEvent) => {
       if (this.call === call) this.onEvent(event);
@@ -214,40 +202,36 @@ class Relay {
   private onEvent(event: StreamEvent): void {
     this.failures = 0;
     this.open();
-    const revision = Number(event.revision);
-    if (!Number.isSafeInteger(revision)) return;
-    if (this.skipAt !== undefined && revision > this.skipAt) this.skipAt = undefined;
+    const position = event.revision;
+    if (!/^[0-9]{1,16}(\.[0-9])?$/.test(position)) return;
     switch (event.kind) {
       case StreamEventKind.STREAM_EVENT_KIND_POST:
-        if (revision === this.skipAt || !event.item?.post) return;
-        this.send("post", revision, apiFeedPost(event.item), true);
+        if (event.item?.post) this.send("post", position, apiFeedPost(event.item));
+        else this.position = position;
         return;
       case StreamEventKind.STREAM_EVENT_KIND_DELETE:
-        if (revision === this.skipAt) return;
-        this.send("delete", revision, { id: event.deletedId }, true);
+        this.send("delete", position, { id: event.deletedId });
         return;
       case StreamEventKind.STREAM_EVENT_KIND_NOTIFICATION: {
         const notification = event.notification && apiNotification(event.notification);
-        if (notification) this.send("notification", revision, notification, false);
-        else this.position = { revision, partial: false };
+        if (notification) this.send("notification", position, notification);
+        else this.position = position;
         return;
       }
       case StreamEventKind.STREAM_EVENT_KIND_HEARTBEAT:
         // Queued behind the stream's events: everything up to it has been sent. Its id tells
         // the client (EventSource keeps it) where to resume even before any event came.
-        if (revision >= this.position.revision) {
-          this.position = { revision, partial: false };
-          this.write(`: heartbeat\nid: ${revision}\n\n`);
-        }
+        this.position = position;
+        this.write(`: heartbeat\nid: ${position}\n\n`);
         return;
       default:
         return;
     }
   }
 
-  private send(type: string, revision: number, data: unknown, partial: boolean): void {
-    this.position = { revision, partial };
-    this.write(`event: ${type}\nid: ${revision}\ndata: ${JSON.stringify(data)}\n\n`);
+  private send(type: string, position: string, data: unknown): void {
+    this.position = position;
+    this.write(`event: ${type}\nid: ${position}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
   private write(chunk: string): void {

@@ -23,7 +23,8 @@ const READ_ACCOUNTS = ["read", "read:accounts"];
 const READ_STATUSES = ["read", "read:statuses"];
 
 /** Accounts: the caller's own, lookups, an account's statuses and follows, relationships and actions. */
-export function accountRoutes(app: FastifyInstance, ctx: WebContext): void {
+/** `shared`: the route constraint that sends OAuth-token requests here on paths Flock's own API also has. */
+export function accountRoutes(app: FastifyInstance, ctx: WebContext, shared: Record<string, string>): void {
   app.get("/api/v1/accounts/verify_credentials", async (request) => {
     const caller = await requireUser(ctx, request, ["read", "read:accounts", "profile"]);
     const api = new MastodonBackend(ctx, request, caller);
@@ -172,11 +173,12 @@ export function accountRoutes(app: FastifyInstance, ctx: WebContext): void {
     });
   }
 
+  // Flock's own API has these paths too: only requests with an OAuth token come here.
   for (const [path, scopes] of [
     ["/api/v1/blocks", ["follow", "read", "read:blocks"]],
     ["/api/v1/mutes", ["follow", "read", "read:mutes"]],
   ] as const) {
-    app.get(path, async (request, reply) => {
+    app.get(path, { constraints: shared }, async (request, reply) => {
       const caller = await requireUser(ctx, request, scopes);
       const api = new MastodonBackend(ctx, request, caller);
       const params = paramsOf(request);

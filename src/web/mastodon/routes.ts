@@ -109,7 +109,7 @@ export async function registerMastodonApi(
 
     oauthRoutes(scope, ctx);
     instanceRoutes(scope, ctx);
-    accountRoutes(scope, ctx);
+    accountRoutes(scope, ctx, MASTODON_CLIENT);
     statusRoutes(scope, ctx);
     timelineRoutes(scope, ctx);
     notificationRoutes(scope, ctx, MASTODON_CLIENT);

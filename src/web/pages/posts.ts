@@ -24,7 +24,10 @@ export function postPages(app: FastifyInstance, ctx: WebContext): void {
       const { limit, cursor } = pageQuery(request.query);
       const api = backendApi(ctx, request);
       const pv = await pageViewer(request, api);
-      const [post, page] = await Promise.all([api.post(pv.token, id), api[list](id, limit, cursor)]);
+      const [post, page] = await Promise.all([
+        api.post(pv.token, id),
+        api[list](pv.token, id, limit, cursor),
+      ]);
       const heading = list === "likes" ? "Liked by" : "Reposted by";
       return renderPage(reply, "users", {
         title: `${heading} · post by @${post.author}`,
