@@ -81,7 +81,14 @@ describe("attacks on the front door", { timeout: 120_000 }, () => {
     assert.equal(door.child.process.exitCode, null, "HAProxy is still running");
     const answer = await send(door.url, { method: "GET", path: "/api/v1/users/victim" }, world.agent);
     assert.equal(answer.status, 200);
-    assert.deepEqual(JSON.parse(answer.text), { username: "victim", followers: 0, following: 1, posts: 3 });
+    assert.deepEqual(JSON.parse(answer.text), {
+      username: "victim",
+      displayName: null,
+      bio: null,
+      followers: 0,
+      following: 1,
+      posts: 3,
+    });
     for (const url of world.flock.webUrls)
       assert.equal((await send(url, { method: "GET", path: "/healthz" }, world.agent)).status, 200);
     assertUnchanged(await snapshot(world.flock), baseline);

@@ -11,7 +11,7 @@ import {
   type Share,
 } from "./profile-summary.js";
 import type { Progress } from "./progress.js";
-import { cpuPerOp, type CpuPerOp } from "./rss.js";
+import { cpuPerOp, isNode, type CpuPerOp } from "./rss.js";
 import type { Topology } from "./topology.js";
 
 /** Where one role's processes spent their CPU during one profiled workload. */
@@ -54,7 +54,7 @@ export async function profileWorkloads(
   await mkdir(dir, { recursive: true });
   const runs: ProfileRun[] = [];
   for (const workload of workloads) {
-    const flock = topology.processes().filter((p) => p.role !== "etcd");
+    const flock = topology.processes().filter((p) => isNode(p.role));
     await Promise.all(flock.map((p) => hooks.profileStart(p.pid)));
     const result = await cpuPerOp(flock, () =>
       runClosedLoop(

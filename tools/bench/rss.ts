@@ -41,7 +41,8 @@ export async function processMemory(
   return Promise.all(
     processes.map(async (p) => {
       const cpu = cpuUnderLoad.get(p.pid);
-      const heap = hooks && p.role !== "etcd" ? await hooks.memory(p.pid) : undefined;
+      // Only Node processes carry the hook (etcd and the HAProxy front door do not).
+      const heap = hooks && isNode(p.role) ? await hooks.memory(p.pid) : undefined;
       const figures: ProcessMemory = {
         ...p,
         cpuSecondsUnderLoad: cpu === undefined ? undefined : Math.round(cpu * 10) / 10,
@@ -116,4 +117,9 @@ export async function idleCores(
     cores[p.role] = Math.round(((cores[p.role] ?? 0) + (a - b) / seconds) * 1000) / 1000;
   }
   return cores;
+}
+
+/** The roles whose processes are Flock's own Node processes (the ones the bench's hook is loaded in). */
+export function isNode(role: string): boolean {
+  return role === "web" || role === "backend";
 }

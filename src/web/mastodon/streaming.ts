@@ -290,6 +290,9 @@ export function streamingRoutes(
     handleProtocols: (protocols) => protocols.values().next().value ?? false,
   });
   app.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node hands the socket over with no error listener: a client resetting it (while we check
+    // its token, say) would otherwise be an uncaught exception that takes the replica down.
+    socket.on("error", () => socket.destroy());
     const url = new URL(req.url ?? "/", "http://flock.invalid");
     if (url.pathname !== STREAMING_PATH && url.pathname !== `${STREAMING_PATH}/`) {
       refuse(socket, 404, "Not found");
