@@ -12,10 +12,11 @@
 #   <prefix>v2/a/ … <prefix>v2/u   the views' range: every fact a view needs, nothing secret
 #   <prefix>v2/_s/                  secrets (password hashes, login-failure counters)
 #   <prefix>v2/t/<a|g|p>            each service's tick
+#   <prefix>v2/_r/<a|g|p>/          each service's applied-marks (src/storage/writer.ts)
 # Identity         reads                          writes
-#   flock-accounts the views' range, _s/           a/, _s/, t/a
-#   flock-graph    the views' range                g/, t/g
-#   flock-posts    the views' range                p/, t/p
+#   flock-accounts the views' range, _s/           a/, _s/, t/a, _r/a/
+#   flock-graph    the views' range                g/, t/g, _r/g/
+#   flock-posts    the views' range                p/, t/p, _r/p/
 #   flock-reader   the views' range, v1/ (*)       nothing
 #   root           everything (the operator; auth enable needs it)
 # (*) so a backend can see that there is no layout-v1 data left to upgrade. Upgrade an old
@@ -45,10 +46,13 @@ done
 ctl role grant-permission flock-accounts readwrite --prefix "${v2}a/" >/dev/null
 ctl role grant-permission flock-accounts readwrite --prefix "${v2}_s/" >/dev/null
 ctl role grant-permission flock-accounts readwrite "${v2}t/a" >/dev/null
+ctl role grant-permission flock-accounts readwrite --prefix "${v2}_r/a/" >/dev/null
 ctl role grant-permission flock-graph readwrite --prefix "${v2}g/" >/dev/null
 ctl role grant-permission flock-graph readwrite "${v2}t/g" >/dev/null
+ctl role grant-permission flock-graph readwrite --prefix "${v2}_r/g/" >/dev/null
 ctl role grant-permission flock-posts readwrite --prefix "${v2}p/" >/dev/null
 ctl role grant-permission flock-posts readwrite "${v2}t/p" >/dev/null
+ctl role grant-permission flock-posts readwrite --prefix "${v2}_r/p/" >/dev/null
 ctl role grant-permission flock-reader read --prefix "${prefix}v1/" >/dev/null
 
 ctl auth enable >/dev/null

@@ -95,7 +95,7 @@ export function createServices(stores: ServiceStores, options: ServicesOptions):
 
   const now = () => clock.now();
   const accountsFacts = new AccountsFacts(
-    new FactWriter(stores.accounts, keys.tick("a")),
+    new FactWriter(stores.accounts, keys, "a"),
     keys,
     new LeaseBuckets(stores.accounts, accountsOptions.sessionTtlSeconds, SESSION_BUCKET_SECONDS, now),
     new LeaseBuckets(stores.accounts, CODE_TTL_SECONDS, CODE_BUCKET_SECONDS, now),
@@ -103,7 +103,7 @@ export function createServices(stores: ServiceStores, options: ServicesOptions):
   const accounts = new AccountsService(accountsFacts, accountsView, cache, keys, accountsOptions, clock);
   const oauth = new OAuthService(accountsFacts, accountsView, cache, keys, accounts, clock);
   const graph = new GraphService(
-    new GraphFacts(new FactWriter(stores.graph, keys.tick("g")), keys),
+    new GraphFacts(new FactWriter(stores.graph, keys, "g"), keys),
     graphView,
     accountsView,
     cache,
@@ -111,7 +111,7 @@ export function createServices(stores: ServiceStores, options: ServicesOptions):
     clock,
   );
   const postsFacts = new PostsFacts(
-    new FactWriter(stores.posts, keys.tick("p")),
+    new FactWriter(stores.posts, keys, "p"),
     keys,
     new LeaseBuckets(stores.posts, IDEMPOTENCY_TTL_SECONDS, SESSION_BUCKET_SECONDS, now),
   );

@@ -1,18 +1,60 @@
-import { put, type Kv, type RangeRequest, type RangeResult, type TxnRequest, type TxnResult } from "./kv.js";
+import { randomBytes } from "node:crypto";
+import {
+  absent,
+  get,
+  put,
+  type Kv,
+  type RangeRequest,
+  type RangeResult,
+  type TxnRequest,
+  type TxnResult,
+} from "./kv.js";
+import type { Keys, Writer } from "./keys.js";
+import { LeaseBuckets } from "./lease-buckets.js";
+
+/** How long a write's applied-mark lasts: a copy of it delivered later than this could apply again. */
+const APPLIED_MARK_TTL_SECONDS = 3600;
 
 /**
- * How a service writes its facts: every transaction that succeeds also puts the service's
- * tick key, so a linearizable read of the ticks tells how far a view must have caught up
- * to reflect every acknowledged write (see watch-cache.ts).
+ * How a service writes its facts. Every transaction it commits also
+ * - puts the service's tick key, so a linearizable read of the ticks tells how far a view must
+ *   have caught up to reflect every acknowledged write (see watch-cache.ts);
+ * - creates a mark of its own (`_r/<writer>/<random id>`, under an hour's lease), and applies
+ *   only while that mark is absent. The etcd client re-sends a transaction that timed out, and
+ *   the first copy may still be applied much later: a member frozen with it in its socket reads
+ *   it when it wakes, as a fresh request. Without the mark, that late copy of a follow would
+ *   follow again after the user's unfollow, or a post's copy bring it back after its delete.
+ *   With it, whichever copy lands first applies and every other finds the mark and does nothing.
  */
 export class FactWriter {
+  private readonly markLeases: LeaseBuckets;
+  private readonly tickKey: string;
+
   constructor(
     readonly kv: Kv,
-    private readonly tickKey: string,
-  ) {}
+    private readonly keys: Keys,
+    private readonly writer: Writer,
+  ) {
+    this.tickKey = keys.tick(writer);
+    this.markLeases = new LeaseBuckets(kv, APPLIED_MARK_TTL_SECONDS, APPLIED_MARK_TTL_SECONDS);
+  }
 
+  /**
+   * One transaction, applied at most once however often it is delivered. When a copy of it
+   * was applied already, this answers as that copy did: succeeded, at its revision.
+   */
   txn(request: TxnRequest): Promise<TxnResult> {
-    return this.kv.txn({ ...request, success: [...request.success, put(this.tickKey)] });
+    const mark = this.keys.appliedMark(this.writer, randomBytes(12).toString("base64url"));
+    return this.markLeases.withLease(async (lease) => {
+      const answer = await this.kv.txn({
+        compare: [...(request.compare ?? []), absent(mark)],
+        success: [...request.success, put(this.tickKey), put(mark, "", lease)],
+        failure: [...(request.failure ?? []), get(mark)],
+      });
+      if (answer.succeeded) return answer;
+      const applied = answer.results[answer.results.length - 1]?.kvs[0];
+      return applied ? { succeeded: true, revision: applied.modRevision, results: [] } : answer;
+    });
   }
 
   /** A linearizable read of facts the views do not hold (secrets, idempotency keys). */

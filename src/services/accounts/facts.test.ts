@@ -48,7 +48,7 @@ function setup(t: TestContext, failure: () => Error) {
   t.after(() => store.close());
   const { kv, state } = lostAnswers(store, failure);
   const facts = new AccountsFacts(
-    new FactWriter(kv, KEYS.tick("a")),
+    new FactWriter(kv, KEYS, "a"),
     KEYS,
     new LeaseBuckets(kv, 3600, 3600),
     new LeaseBuckets(kv, 600, 60),
