@@ -24,7 +24,8 @@ export function logCall(
   codeName: string,
   ms: number,
 ): void {
-  const callLog = log.child({ requestId, rpc });
   const level = SERVER_SIDE.has(code) ? "warn" : "info";
-  callLog[level]({ code: codeName, ms: Math.round(ms * 10) / 10 }, "grpc call");
+  // Every call passes here: build nothing when the line would not be written anyway.
+  if (!log.isLevelEnabled(level)) return;
+  log.child({ requestId, rpc })[level]({ code: codeName, ms: Math.round(ms * 10) / 10 }, "grpc call");
 }
