@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { loadBenchConfig } from "./config.js";
-import { bars, formatResults } from "./report.js";
+import { bars, formatResults, issue14Bars } from "./report.js";
 import { runBench } from "./run.js";
 
 /**
@@ -10,7 +10,7 @@ import { runBench } from "./run.js";
  * never are.
  */
 describe("npm run bench (smoke)", { timeout: 180_000 }, () => {
-  it("measures every workload at each concurrency, raw etcd, ack-to-visible, cost growth, storage, restart and profiles", async () => {
+  it("measures every workload at each concurrency, raw etcd, streaming clients, ack-to-visible, cost growth, storage, restart and profiles", async () => {
     const config = loadBenchConfig({
       BENCH_USERS: "30",
       BENCH_MEAN_FOLLOWING: "5",
@@ -30,6 +30,14 @@ describe("npm run bench (smoke)", { timeout: 180_000 }, () => {
       BENCH_COMPOSE_SAMPLES: "2",
       BENCH_SCRYPT_LOG_N: "10",
       BENCH_PROFILE_CONCURRENCY: "2",
+      BENCH_STREAMS: "4,8",
+      BENCH_STREAM_POSTS: "2",
+      BENCH_STREAM_SEARCH_START: "8",
+      BENCH_STREAM_CAP: "16",
+      // The front door lets a closed stream go about 30 s later: not worth waiting for here.
+      BENCH_STREAM_RELEASE_WAIT: "0",
+      // Only completeness is checked: a busy machine's latency must not end the search early.
+      BENCH_STREAM_MAX_P99: "60000",
       BENCH_PROGRESS: "false",
     });
     const results = await runBench(config);
@@ -46,7 +54,17 @@ describe("npm run bench (smoke)", { timeout: 180_000 }, () => {
       }
       assert.deepEqual(
         run.workloads.map((w) => w.name),
-        ["read-home-feed", "read-user-posts", "compose-post", "follow-unfollow", "login", "mixed-60-30-10"],
+        [
+          "read-home-feed",
+          "read-user-posts",
+          "compose-post",
+          "follow-unfollow",
+          "login",
+          "mixed-60-30-10",
+          "like-unlike",
+          "reply",
+          "delete-post",
+        ],
       );
       for (const w of run.workloads) {
         assert.ok(w.ops > 0, `${w.name} ran at ${run.concurrency}`);
@@ -54,6 +72,64 @@ describe("npm run bench (smoke)", { timeout: 180_000 }, () => {
         assert.equal(typeof w.ratioToEtcd, "number", `${w.name} has a ratio to ${w.comparedWith}`);
       }
     }
+
+    const deletes = results.runs.map((r) => r.workloads.find((w) => w.name === "delete-post")!);
+    assert.ok(
+      deletes.every((d) => /deleted \d+ posts/.test(d.note ?? "")),
+      "delete-post says where its posts came from",
+    );
+
+    const streaming = results.streaming!;
+    assert.deepEqual(
+      streaming.steps.map((s) => [s.streams, s.via]),
+      [
+        [4, "front door"],
+        [8, "front door"],
+      ],
+    );
+    const { search } = streaming;
+    for (const step of [...streaming.steps, ...search!.steps]) {
+      const where = `${step.streams} streams via ${step.via}`;
+      assert.equal(step.open, step.streams, `${where}: all open`);
+      assert.equal(step.posts, 2, `${where}: the author posted`);
+      assert.equal(step.events, step.posts * step.open, `${where}: every event at every stream`);
+      assert.deepEqual([step.missed, step.repeated, step.dropped, step.openErrors], [0, 0, 0, 0], where);
+      assert.deepEqual(step.problems, [], where);
+      assert.ok(step.ackToEvent.p99 >= step.ackToEvent.p50, `${where}: ack-to-event percentiles`);
+      assert.equal(step.replicas.length, 2, `${where}: both web replicas`);
+      assert.ok(
+        step.replicas.every((r) => r.rssMiB! > 0 && r.openStreams !== undefined),
+        `${where}: each web replica's RSS and open streams`,
+      );
+    }
+    // The front-door steps run first: the web replicas' counts add up to the streams held.
+    for (const step of streaming.steps) {
+      assert.equal(
+        step.replicas.reduce((sum, r) => sum + r.openStreams!, 0),
+        step.streams,
+        `${step.streams} streams: flock_web_open_streams of the web replicas`,
+      );
+    }
+    for (const step of search!.steps) {
+      // Streams of the front-door steps may still be counted (see BENCH_STREAM_RELEASE_WAIT above).
+      const web1 = step.replicas.find((r) => r.name === "web-1")!;
+      assert.ok(web1.openStreams! >= step.streams, "web-1 holds the search's streams");
+    }
+    assert.equal(search!.via, "web-1");
+    assert.deepEqual(
+      search!.steps.map((s) => s.streams),
+      [8, 16],
+    );
+    assert.ok(search!.held > 0, "web-1 held the search's streams");
+    assert.match(search!.stopped, /BENCH_STREAM_CAP=16/);
+    assert.ok(streaming.fds.benchClient.soft! > 0, "the bench client's ulimit -n");
+    assert.deepEqual(
+      streaming.released.map((r) => [r.via, r.streams]),
+      [
+        ["front door", 8],
+        ["web-1", 16],
+      ],
+    );
 
     const { visibility, comparisons, postsStored } = results.costGrowth;
     for (const v of [visibility.few, visibility.many]) {
@@ -110,6 +186,13 @@ describe("npm run bench (smoke)", { timeout: 180_000 }, () => {
     const roles = new Set(results.processes.filter((p) => p.peakRssMiB !== undefined).map((p) => p.role));
     assert.ok(roles.has("web") && roles.has("backend") && roles.has("etcd"), "peak RSS of every role");
     assert.ok(bars(results).length > 10);
-    assert.match(formatResults(results), /\| read-home-feed/);
+    assert.ok(
+      issue14Bars(results).every((b) => b.ok !== false),
+      "issue 14's bench bars",
+    );
+    const report = formatResults(results);
+    assert.match(report, /\| read-home-feed/);
+    assert.match(report, /\| delete-post/);
+    assert.match(report, /Streaming clients: ack-to-event/);
   });
 });

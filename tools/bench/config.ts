@@ -26,6 +26,9 @@ export interface BenchConfig {
   restart: boolean;
   /** CPU-profile every Flock process during read-home-feed and compose-post (started topology only). */
   profile: ProfileSettings;
+  streaming: StreamingSettings;
+  /** The front door's admin listener of a target deployment (BENCH_ADMIN_URL), for its stats; optional. */
+  adminUrl?: string;
   /** Print a progress line while a phase runs. */
   progress: boolean;
 }
@@ -78,6 +81,39 @@ export interface ProfileSettings {
   top: number;
 }
 
+/**
+ * The streaming-client workload: Server-Sent Events streams (GET /api/v1/streaming), each held by
+ * a follower of one author, and the time from each of the author's posts being acknowledged
+ * until its `post` event reaches every stream.
+ */
+export interface StreamingSettings {
+  /** Streams held at once through the front door at each measured step (BENCH_STREAMS; "0": none). */
+  counts: number[];
+  /** Posts by the author per step, one at a time, each timed to every stream. */
+  posts: number;
+  /** Streams being opened at once (each open is a session check and a backend subscription). */
+  openConcurrency: number;
+  /** How long a stream may take to answer 200 and its first line before it counts as failed. */
+  openTimeoutMs: number;
+  /** How long a post's event may take to reach a stream before it counts as missed. */
+  eventDeadlineMs: number;
+  /** After closing a phase's streams, how long to wait for the web replicas to count them gone. */
+  releaseWaitMs: number;
+  search: StreamSearchSettings;
+}
+
+/** The bounded search for the most streams one web replica holds. */
+export interface StreamSearchSettings {
+  /** Streams of the first step (default: the largest measured count); each next step doubles. */
+  start: number;
+  /** No step holds more than this (BENCH_STREAM_CAP); 0 skips the search. */
+  cap: number;
+  /** "web": every stream straight to the first web replica; "front": through the front door. */
+  via: "web" | "front";
+  /** A step whose ack-to-event p99 is above this (ms) counts as degraded and ends the search. */
+  maxP99Ms: number;
+}
+
 type Env = Record<string, string | undefined>;
 
 /** Issue 12's large history; a post is one key, so etcd and the views hold it on this machine. */
@@ -93,6 +129,11 @@ export function loadBenchConfig(env: Env = process.env): BenchConfig {
     throw new Error("BENCH_TARGET needs BENCH_ETCD_ENDPOINTS (the etcd client URLs of that deployment)");
   }
   const concurrencies = intList(env, "BENCH_CONCURRENCY", [16, 64]);
+  const streamCounts = text(env, "BENCH_STREAMS") === "0" ? [] : intList(env, "BENCH_STREAMS", [100, 1000]);
+  const via = text(env, "BENCH_STREAM_SEARCH_VIA") ?? "web";
+  if (via !== "web" && via !== "front") {
+    throw new Error(`BENCH_STREAM_SEARCH_VIA must be web or front, got "${via}"`);
+  }
   return {
     target,
     etcdEndpoints,
@@ -133,6 +174,21 @@ export function loadBenchConfig(env: Env = process.env): BenchConfig {
       dir: text(env, "BENCH_CPU_PROF_DIR"),
       top: int(env, "BENCH_PROFILE_TOP", 8),
     },
+    streaming: {
+      counts: streamCounts,
+      posts: Math.max(1, int(env, "BENCH_STREAM_POSTS", 10)),
+      openConcurrency: Math.max(1, int(env, "BENCH_STREAM_OPEN_CONCURRENCY", 64)),
+      openTimeoutMs: num(env, "BENCH_STREAM_OPEN_TIMEOUT", 10) * 1000,
+      eventDeadlineMs: num(env, "BENCH_STREAM_DEADLINE", 10) * 1000,
+      releaseWaitMs: num(env, "BENCH_STREAM_RELEASE_WAIT", 60) * 1000,
+      search: {
+        start: Math.max(1, int(env, "BENCH_STREAM_SEARCH_START", Math.max(1, ...streamCounts))),
+        cap: int(env, "BENCH_STREAM_CAP", 16_384),
+        via,
+        maxP99Ms: num(env, "BENCH_STREAM_MAX_P99", 1000),
+      },
+    },
+    adminUrl: text(env, "BENCH_ADMIN_URL"),
     progress: bool(env, "BENCH_PROGRESS", true),
   };
 }

@@ -4,8 +4,17 @@ import type { CpuPerOp } from "./rss.js";
 import { rng, type Rng } from "./random.js";
 import { Recorder, type LatencySummary } from "./stats.js";
 
-/** One request of a workload: resolves to undefined on success, or a short name of what failed. */
-export type Operation = (worker: number, random: Rng) => Promise<string | undefined>;
+/**
+ * One request of a workload: resolves to undefined on success, or a short name of what failed;
+ * or, when the operation does unmeasured work first (delete-post making the post it deletes),
+ * to the milliseconds of its measured request and what failed.
+ */
+export type Operation = (worker: number, random: Rng) => Promise<string | undefined | Timed>;
+
+export interface Timed {
+  ms: number;
+  error?: string;
+}
 
 export interface Workload {
   name: string;
@@ -14,6 +23,8 @@ export interface Workload {
   op: Operation;
   /** Unmeasured clean-up once the workload has run (e.g. undo follows it left). */
   finish?: () => Promise<void>;
+  /** What the report should say about this run (asked once it has finished). */
+  note?: () => string | undefined;
 }
 
 export interface WorkloadResult extends LatencySummary {
@@ -22,6 +33,8 @@ export interface WorkloadResult extends LatencySummary {
   seconds: number;
   /** CPU ms per operation by role, from /proc (see rss.ts cpuPerOp), when measured. */
   cpuMsPerOp?: CpuPerOp;
+  /** The workload's own remark on this run (e.g. where delete-post's posts came from). */
+  note?: string;
 }
 
 /**
@@ -50,15 +63,16 @@ export async function runClosedLoop(
       const t0 = performance.now();
       if (t0 >= end || sent >= settings.maxOpsPerWorkload) return;
       sent++;
-      let error: string | undefined;
+      let outcome: string | undefined | Timed;
       try {
-        error = await workload.op(w, random);
+        outcome = await workload.op(w, random);
       } catch (err) {
-        error = describeError(err);
+        outcome = describeError(err);
       }
       const t1 = performance.now();
       if (t1 < warmupEnd) continue;
-      recorder.record(t1 - t0, error);
+      if (typeof outcome === "object") recorder.record(outcome.ms, outcome.error);
+      else recorder.record(t1 - t0, outcome);
       lastFinish = Math.max(lastFinish, t1);
     }
   };
@@ -83,7 +97,14 @@ export async function runClosedLoop(
   progress.done(
     `${workload.name.padEnd(16)} ${summary.opsPerSecond} ops/s  p50 ${summary.p50} ms  p99 ${summary.p99} ms  errors ${summary.errors}`,
   );
-  return { name: workload.name, kind: workload.kind, seconds: Math.round(seconds * 100) / 100, ...summary };
+  const note = workload.note?.();
+  return {
+    name: workload.name,
+    kind: workload.kind,
+    seconds: Math.round(seconds * 100) / 100,
+    ...summary,
+    ...(note === undefined ? {} : { note }),
+  };
 }
 
 export function describeError(err: unknown): string {

@@ -8,6 +8,7 @@ import type { ProcessMemory } from "./rss.js";
 import type { SeedPhase } from "./seeder.js";
 import type { PerFact, StorageResults } from "./storage.js";
 import { ratio } from "./stats.js";
+import type { StreamingResults, StreamStep } from "./streaming.js";
 import type { RestartTiming } from "./topology.js";
 
 export interface WorkloadRow extends WorkloadResult {
@@ -46,6 +47,8 @@ export interface BenchResults {
   runs: ConcurrencyRun[];
   costGrowth: CostGrowthResults;
   storage: StorageResults;
+  /** Live streams (issue 14); undefined when BENCH_STREAMS=0 and BENCH_STREAM_CAP=0. */
+  streaming?: StreamingResults;
   restart?: RestartResults;
   profiles: ProfileRun[];
   processes: ProcessMemory[];
@@ -144,6 +147,50 @@ export function bars(results: BenchResults): Bar[] {
   return out;
 }
 
+/** The workloads issue 14 added to the bench. */
+export const ISSUE_14_WORKLOADS = ["like-unlike", "reply", "delete-post"] as const;
+
+/**
+ * Issue 14's bench bar: like, reply and delete ran at every concurrency (without errors), and
+ * every stream got each post's event once; the most streams one web replica held is reported.
+ */
+export function issue14Bars(results: BenchResults): Bar[] {
+  const out: Bar[] = [];
+  for (const run of results.runs) {
+    for (const name of ISSUE_14_WORKLOADS) {
+      const w = run.workloads.find((x) => x.name === name);
+      out.push({
+        bar: `${name} at concurrency ${run.concurrency}: runs without errors`,
+        measured: w ? `${fmt(w.opsPerSecond)} ops/s, ${errors(w)} errors` : "not run",
+        ok: w ? w.ops > 0 && w.errors === 0 : undefined,
+      });
+    }
+  }
+  const st = results.streaming;
+  for (const step of st?.steps ?? []) {
+    const lost = step.missed + step.repeated + step.dropped + step.openErrors;
+    out.push({
+      bar: `${int(step.streams)} streams via the front door: every post's event at every stream, once`,
+      measured: `${int(step.events)} events; missed ${step.missed}, repeated ${step.repeated}, dropped ${step.dropped}, not opened ${step.openErrors}`,
+      ok: step.events > 0 && lost === 0,
+    });
+  }
+  if (st?.search) {
+    out.push({
+      bar: "most streams one web replica holds (bounded search; no bar set)",
+      measured: `${int(st.search.held)}, stopped: ${st.search.stopped}`,
+      ok: undefined,
+    });
+  }
+  if (!st)
+    out.push({
+      bar: "streaming clients",
+      measured: "not measured (BENCH_STREAMS=0, BENCH_STREAM_CAP=0)",
+      ok: undefined,
+    });
+  return out;
+}
+
 /** The console report: markdown tables (bars, throughput per concurrency, cost growth, storage, restart, profiles, memory). */
 export function formatResults(results: BenchResults): string {
   const lines: string[] = [];
@@ -163,6 +210,18 @@ export function formatResults(results: BenchResults): string {
     table(
       ["bar", "measured", "met"],
       bars(results).map((b) => [b.bar, b.measured, b.ok === undefined ? "—" : b.ok ? "yes" : "**no**"]),
+    ),
+  );
+
+  section("Bars (issue 14: the bench adds like, reply, delete and streaming clients)");
+  lines.push(
+    table(
+      ["bar", "measured", "met"],
+      issue14Bars(results).map((b) => [
+        b.bar,
+        b.measured,
+        b.ok === undefined ? "—" : b.ok ? "yes" : "**no**",
+      ]),
     ),
   );
 
@@ -195,6 +254,8 @@ export function formatResults(results: BenchResults): string {
         ],
       ),
     );
+    const notes = run.workloads.flatMap((w) => (w.note ? [w.note] : []));
+    if (notes.length > 0) lines.push("", ...notes.map((n) => `note: ${n}`));
   }
 
   const roles = ["front-door", "web", "backend", "etcd", "bench client", "total"];
@@ -215,6 +276,8 @@ export function formatResults(results: BenchResults): string {
       ),
     );
   }
+
+  if (results.streaming) streamingTables(results.streaming, section, lines);
 
   section(
     "Ack-to-visible by follower count (post sent → a follower's home feed read through the front door holds it)",
@@ -419,6 +482,131 @@ export function formatResults(results: BenchResults): string {
   lines.push("");
   for (const note of results.notes) lines.push(`note: ${note}`);
   return lines.join("\n");
+}
+
+/** The streaming tables: ack-to-event per step, what each web replica held, the search's outcome, descriptors. */
+function streamingTables(st: StreamingResults, section: (title: string) => void, lines: string[]): void {
+  const steps = [...st.steps, ...(st.search?.steps ?? [])];
+  const kinds = (k: Record<string, number>) =>
+    Object.entries(k)
+      .map(([kind, n]) => `${n} ${kind}`)
+      .join(", ");
+  section(
+    "Streaming clients: ack-to-event (the author's post answered 201 → its `post` event read at each stream of a follower)",
+  );
+  lines.push(
+    table(
+      [
+        "streams",
+        "via",
+        "open",
+        "posts",
+        "events",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "send→event p50/p99 ms",
+        "before the 201",
+        "missed",
+        "repeated",
+        "dropped",
+      ],
+      steps.map((x) => [
+        int(x.streams),
+        x.via,
+        int(x.open),
+        String(x.posts),
+        int(x.events),
+        fmt(x.ackToEvent.p50, 2),
+        fmt(x.ackToEvent.p90, 2),
+        fmt(x.ackToEvent.p99, 2),
+        fmt(x.ackToEvent.max, 2),
+        `${fmt(x.sendToEvent.p50, 2)}/${fmt(x.sendToEvent.p99, 2)}`,
+        int(x.beforeAck),
+        int(x.missed),
+        int(x.repeated),
+        x.dropped > 0 ? `${x.dropped} (${kinds(x.droppedKinds)})` : "0",
+      ]),
+    ),
+  );
+
+  section("Streaming clients: what the web replicas hold (their /metrics, the front door's stats, /proc)");
+  const names = [...new Set(steps.flatMap((x) => x.replicas.map((r) => r.name)))];
+  const holds = (r: StreamStep["replicas"][number] | undefined) =>
+    r ? `${r.openStreams ?? "?"} / ${r.frontDoorSessions ?? "?"}` : "—";
+  const rss = (r: StreamStep["replicas"][number] | undefined) =>
+    r ? `${fmt(r.rssMiB)} (${fmt(r.peakRssMiB)})` : "—";
+  const us = (x: StreamStep, role: string) => {
+    const ms = x.cpuMsPerEvent?.[role];
+    return ms === undefined ? "—" : fmt(ms * 1000, 1);
+  };
+  lines.push(
+    table(
+      [
+        "streams",
+        "via",
+        "open p50/p99 ms",
+        "not opened",
+        ...names.flatMap((n) => [`${n} streams / front-door sessions`, `${n} RSS MiB (peak)`, `${n} fds`]),
+        "backends RSS MiB",
+        "front door conns / limit",
+        "bench fds",
+        "CPU µs per event: web / backend / front door / bench",
+      ],
+      steps.map((x) => {
+        const at = (n: string) => x.replicas.find((r) => r.name === n);
+        return [
+          int(x.streams),
+          x.via,
+          `${fmt(x.openP50, 1)}/${fmt(x.openP99, 1)}`,
+          x.openErrors > 0 ? `${x.openErrors} (${kinds(x.openErrorKinds)})` : "0",
+          ...names.flatMap((n) => [holds(at(n)), rss(at(n)), int(at(n)?.fds?.open)]),
+          x.backends.map((b) => fmt(b.rssMiB)).join(", "),
+          `${int(x.frontDoor?.sessions)} / ${int(x.frontDoor?.limit)}`,
+          int(x.benchFds),
+          ["web", "backend", "front-door", "bench client"].map((role) => us(x, role)).join(" / "),
+        ];
+      }),
+    ),
+  );
+  const search = st.search;
+  if (search) {
+    lines.push(
+      "",
+      `Search for the most streams one web replica holds: via ${search.via}, doubling from ${int(search.start)} up to ${int(search.cap)}, ` +
+        `a step fails on a stream not opened or ended, an event missed or repeated, or ack-to-event p99 above ${int(search.maxP99Ms)} ms. ` +
+        `Held: **${int(search.held)}** streams on one replica` +
+        (Object.values(search.before).some((n) => (n ?? 0) > 0)
+          ? ` (beyond the ${Object.entries(search.before)
+              .map(([name, n]) => `${n ?? "?"} on ${name}`)
+              .join(", ")} still open when it began)`
+          : "") +
+        `; stopped: ${search.stopped}.`,
+    );
+  }
+  for (const r of st.released) {
+    lines.push(
+      "",
+      `Closed by the bench: ${int(r.streams)} streams via ${r.via}; ` +
+        (r.seconds !== undefined
+          ? `the web replicas counted them gone after ${fmt(r.seconds)} s.`
+          : r.waitedSeconds > 0
+            ? `after ${fmt(r.waitedSeconds)} s (BENCH_STREAM_RELEASE_WAIT) the web replicas still counted ` +
+              Object.entries(r.stillOpen ?? {})
+                .map(([name, n]) => `${name} ${n ?? "?"}`)
+                .join(", ") +
+              "."
+            : "not waited for (BENCH_STREAM_RELEASE_WAIT=0)."),
+    );
+  }
+  const f = st.fds;
+  lines.push(
+    "",
+    `Open-files limits (ulimit -n, soft/hard): bench client ${int(f.benchClient.soft)}/${int(f.benchClient.hard)}; ` +
+      f.webs.map((w) => `${w.name} ${int(w.soft)}/${int(w.hard)}`).join("; "),
+  );
+  for (const note of st.notes) lines.push("", `note: ${note}`);
 }
 
 function errors(r: WorkloadResult): string {

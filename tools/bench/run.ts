@@ -16,7 +16,8 @@ import { seedSocialGraph } from "./seed.js";
 import { Seeder, type SeedPhase } from "./seeder.js";
 import { etcdMembers, footprint, perFact, V1_ETCD_RSS_REFERENCE, type PerFact } from "./storage.js";
 import { startTopology, targetTopology, type Topology } from "./topology.js";
-import { flockWorkloads } from "./workloads.js";
+import { StreamingBench } from "./streaming.js";
+import { flockWorkloads, PostLedger, seededPosts } from "./workloads.js";
 
 export interface RunOptions {
   /** What `npm start` wrote, for the pids of a target deployment. */
@@ -45,7 +46,12 @@ export async function runBench(config: BenchConfig, options: RunOptions = {}): P
   const maxConcurrency = Math.max(...config.concurrencies, config.profile.concurrency);
 
   const topology: Topology = config.target
-    ? targetTopology(config.target, config.etcdEndpoints!, options.processesFile ?? "data/processes.json")
+    ? targetTopology(
+        config.target,
+        config.etcdEndpoints!,
+        options.processesFile ?? "data/processes.json",
+        config.adminUrl,
+      )
     : await startTopology({ scryptLogN: config.scryptLogN });
   let seeder: Seeder | undefined;
   let profileDir: string | undefined;
@@ -119,6 +125,8 @@ export async function runBench(config: BenchConfig, options: RunOptions = {}): P
         `etcd ${m.name ?? m.endpoint}: RSS ${m.rssMiB ?? "?"} MiB, db ${m.dbSizeMiB ?? "?"} MiB at ${postsStored} posts`,
       );
 
+    // like-unlike and reply act on seeded posts; delete-post deletes what the workloads post.
+    const ledger = new PostLedger(await seededPosts(http, seeded, random));
     const cpuBefore = cpuSeconds(topology.processes());
     const benchCpuBefore = process.cpuUsage();
     const runs: ConcurrencyRun[] = [];
@@ -130,7 +138,7 @@ export async function runBench(config: BenchConfig, options: RunOptions = {}): P
         cpuPerOp(topology.processes(), run),
       );
       const workloads: WorkloadResult[] = [];
-      for (const workload of flockWorkloads(http, seeded, concurrency)) {
+      for (const workload of flockWorkloads(http, seeded, concurrency, ledger)) {
         workloads.push(
           await cpuPerOp(topology.processes(), () => runClosedLoop(workload, load, config.seed, progress)),
         );
@@ -143,6 +151,15 @@ export async function runBench(config: BenchConfig, options: RunOptions = {}): P
     const benchCpu = process.cpuUsage(benchCpuBefore);
     // Peak RSS and heap of the processes that ran the workloads, before one is restarted.
     const processes = await processMemory(topology.processes(), topology.hooks, cpuUnderLoad);
+
+    // Live streams: the readers are seeded now, so the figures above do not hold them.
+    const streamingBench = new StreamingBench(s, http, topology, config.streaming, tag, random, progress);
+    let streaming: BenchResults["streaming"];
+    if (streamingBench.enabled) {
+      await streamingBench.prepare();
+      await settle();
+      streaming = await streamingBench.run();
+    }
 
     const profiling = config.profile.enabled && topology.hooks !== undefined;
     if (profiling) {
@@ -187,7 +204,7 @@ export async function runBench(config: BenchConfig, options: RunOptions = {}): P
     }
 
     if (profileDir) {
-      const all = flockWorkloads(http, seeded, config.profile.concurrency);
+      const all = flockWorkloads(http, seeded, config.profile.concurrency, ledger);
       const runs = await profileWorkloads(
         topology,
         all.filter((w) => w.name === "read-home-feed" || w.name === "compose-post"),
@@ -209,6 +226,7 @@ export async function runBench(config: BenchConfig, options: RunOptions = {}): P
       settings: {
         ...config.load,
         concurrencies: config.concurrencies,
+        streaming: config.streaming,
         ...config.costGrowth,
         ...config.graph,
         seedConcurrency: config.seedConcurrency,
@@ -229,6 +247,7 @@ export async function runBench(config: BenchConfig, options: RunOptions = {}): P
         backends,
         reference: V1_ETCD_RSS_REFERENCE,
       },
+      streaming,
       restart,
       profiles,
       processes,

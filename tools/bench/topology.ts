@@ -30,6 +30,10 @@ export interface Topology {
   /** "started": this run started it in a temp dir; "target": a running deployment. */
   kind: "started" | "target";
   processes(): BenchProcess[];
+  /** Each web replica's own address (its /metrics, and streams sent straight to it), by name. */
+  webs(): { name: string; url: string }[];
+  /** The front door's admin listener (/stats;csv), when known. */
+  adminUrl?: string;
   /** The in-process hook of each started Flock process (heap after GC, CPU profiles); none for a target. */
   hooks?: HookClient;
   /** SIGKILLs the backend (by its pid), starts it again and times it until it is ready. */
@@ -106,6 +110,12 @@ export async function startTopology(options: StartOptions): Promise<Topology> {
         m.pid === undefined ? [] : [{ role: "etcd", name: m.name, pid: m.pid }],
       ),
     ],
+    webs: () =>
+      flock
+        .processes()
+        .filter((p) => p.role === "web")
+        .map((p) => ({ name: p.name, url: `http://${p.address}` })),
+    adminUrl: flock.adminUrl,
     hooks: new HookClient(hookDir),
     restartBackend: async (name, timeoutMs, profileFile) => {
       const killedPid = pidOf(name);
@@ -136,20 +146,33 @@ export async function startTopology(options: StartOptions): Promise<Topology> {
 }
 
 /**
- * A deployment that is already running. Its processes are read from `processesFile`
- * (what `npm start` writes) when that exists, for the RSS report; nothing is stopped,
- * restarted or profiled.
+ * A deployment that is already running. Its processes (and the web replicas' addresses) are
+ * read from `processesFile` (what `npm start` writes) when that exists, for the RSS and
+ * stream-count reports; nothing is stopped, restarted or profiled.
  */
-export function targetTopology(frontUrl: string, etcdEndpoints: string[], processesFile: string): Topology {
+export function targetTopology(
+  frontUrl: string,
+  etcdEndpoints: string[],
+  processesFile: string,
+  adminUrl?: string,
+): Topology {
+  const listed = (): (BenchProcess & { address?: string })[] => {
+    if (!existsSync(processesFile)) return [];
+    const file = JSON.parse(readFileSync(processesFile, "utf8")) as {
+      processes?: (BenchProcess & { address?: string })[];
+    };
+    return (file.processes ?? []).filter((p) => typeof p.pid === "number");
+  };
   return {
     frontUrl,
     etcdEndpoints,
     kind: "target",
-    processes: () => {
-      if (!existsSync(processesFile)) return [];
-      const listed = JSON.parse(readFileSync(processesFile, "utf8")) as { processes?: BenchProcess[] };
-      return (listed.processes ?? []).filter((p) => typeof p.pid === "number");
-    },
+    processes: () => listed().map(({ role, name, pid }) => ({ role, name, pid })),
+    webs: () =>
+      listed()
+        .filter((p) => p.role === "web" && typeof p.address === "string")
+        .map((p) => ({ name: p.name, url: `http://${p.address}` })),
+    adminUrl,
     stop: async () => undefined,
   };
 }
