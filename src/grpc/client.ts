@@ -70,7 +70,11 @@ export class BackendClients {
   readonly graph: GraphServiceClient;
   readonly posts: PostsServiceClient;
   readonly notifications: NotificationsServiceClient;
+  /** The same service on the live-streams channel: use it for Subscribe. */
+  readonly streams: NotificationsServiceClient;
   private readonly channel: Channel;
+  /** Live streams get a channel of their own: thousands of them never queue a unary call. */
+  private readonly streamChannel: Channel;
 
   constructor(
     readonly addresses: readonly string[],
@@ -80,19 +84,28 @@ export class BackendClients {
     /** Told about every finished call (the process's metrics); none when omitted. */
     private readonly observe?: CallObserver,
   ) {
-    this.channel = new Channel(backendTarget(addresses), dial.credentials, {
+    const channelOptions = {
       ...dial.options,
       "grpc.service_config": SERVICE_CONFIG,
       "grpc.keepalive_time_ms": 10_000,
       "grpc.keepalive_timeout_ms": 5_000,
       "grpc.initial_reconnect_backoff_ms": 200,
       "grpc.max_reconnect_backoff_ms": 2_000,
+    };
+    this.channel = new Channel(backendTarget(addresses), dial.credentials, channelOptions);
+    // A local subchannel pool: grpc-js would otherwise share the connections of equal channels.
+    this.streamChannel = new Channel(backendTarget(addresses), dial.credentials, {
+      ...channelOptions,
+      "grpc.use_local_subchannel_pool": 1,
     });
     const options = { channelOverride: this.channel };
     this.accounts = new AccountsServiceClient("unused", credentials.createInsecure(), options);
     this.graph = new GraphServiceClient("unused", credentials.createInsecure(), options);
     this.posts = new PostsServiceClient("unused", credentials.createInsecure(), options);
     this.notifications = new NotificationsServiceClient("unused", credentials.createInsecure(), options);
+    this.streams = new NotificationsServiceClient("unused", credentials.createInsecure(), {
+      channelOverride: this.streamChannel,
+    });
   }
 
   /**
@@ -128,6 +141,8 @@ export class BackendClients {
     this.graph.close();
     this.posts.close();
     this.notifications.close();
+    this.streams.close();
+    this.streamChannel.close();
     this.channel.close();
   }
 }

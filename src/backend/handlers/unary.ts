@@ -15,7 +15,9 @@ export const MAX_CALL_MS = 30_000;
 export const GRPC_SERVER_OPTIONS = {
   "grpc.max_receive_message_length": 1024 * 1024,
   "grpc.max_send_message_length": 4 * 1024 * 1024,
-  "grpc.max_concurrent_streams": 1000,
+  // A web replica relays every live stream of its clients over one connection per backend (a
+  // channel of its own, beside the one for unary calls): thousands at once are normal.
+  "grpc.max_concurrent_streams": 100_000,
   // Idle connections are closed, and every connection is recycled now and then, so a
   // misbehaving client cannot hold one forever (and DNS/load balancing gets to rebalance).
   "grpc.max_connection_idle_ms": 5 * 60_000,

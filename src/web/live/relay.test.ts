@@ -44,7 +44,7 @@ function fakeBackend() {
   const calls: FakeCall[] = [];
   let waiting: ((call: FakeCall) => void) | undefined;
   const backend = {
-    notifications: {
+    streams: {
       subscribe: (request: { after: string }) => {
         const call = new FakeCall(request.after);
         calls.push(call);

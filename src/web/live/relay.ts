@@ -173,7 +173,7 @@ class Relay {
     metadata.setOptions({ waitForReady: true });
     // Positions name one event each (a commit's notification is "R.1" after its feed event "R"),
     // so resuming after the last one sent neither skips nor repeats.
-    const call = this.backend.notifications.subscribe({ after: this.position }, metadata);
+    const call = this.backend.streams.subscribe({ after: this.position }, metadata);
     this.call = call;
     call.on("data", (event: StreamEvent) => {
       if (this.call === call) this.onEvent(event);

@@ -95,7 +95,7 @@ class UserFeed {
     const metadata = new Metadata();
     metadata.set(AUTHORIZATION, `Bearer ${this.caller.token}`);
     metadata.set(REQUEST_ID, randomUUID());
-    const call = this.ctx.backend.notifications.subscribe({ after: this.after }, metadata);
+    const call = this.ctx.backend.streams.subscribe({ after: this.after }, metadata);
     this.call = call;
     call.on("data", (event: StreamEvent) => {
       this.retryMs = RETRY_MIN_MS;
