@@ -10,6 +10,7 @@ const MENTION = /(?<![\p{L}\p{N}_@])@([A-Za-z0-9_]{3,32})(?![A-Za-z0-9_])/gu;
 const HASHTAG = /(?<![\p{L}\p{N}_&#])#([\p{L}\p{N}_]{1,64})(?![\p{L}\p{N}_])/gu;
 const WORD = /[\p{L}\p{N}_]+/gu;
 /** Most texts are plain ASCII: NFKC leaves them as they are, and a plain character class is faster. */
+// eslint-disable-next-line no-control-regex -- the whole ASCII range, controls included, on purpose
 const ASCII_ONLY = /^[\x00-\x7f]*$/;
 const ASCII_WORD = /[a-z0-9_]+/g;
 const MAX_WORD = 40;
