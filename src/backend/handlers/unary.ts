@@ -2,7 +2,7 @@ import { Metadata, status, type sendUnaryData, type ServerUnaryCall } from "@grp
 import type { Logger } from "pino";
 import { requestIdOf } from "../../grpc/metadata.js";
 import { FlockError } from "../../shared/errors.js";
-import { isStoreUnavailable } from "../../storage/etcd/errors.js";
+import { isStorageFull, isStoreUnavailable } from "../../storage/etcd/errors.js";
 import { ViewNotReadyError } from "../../storage/watch-cache.js";
 
 /** The longest a call without a deadline of its own may run before it is answered DEADLINE_EXCEEDED. */
@@ -23,6 +23,10 @@ export const GRPC_SERVER_OPTIONS = {
   "grpc.max_connection_age_grace_ms": 60_000,
 } as const;
 
+/** What a write is answered while etcd is out of space (the web tier shows it with a 503). */
+export const STORAGE_FULL_DETAILS =
+  "storage is full: writes are refused until an operator frees space; reads still work";
+
 function hasDeadline(call: ServerUnaryCall<unknown, unknown>): boolean {
   const deadline = call.getDeadline();
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
@@ -31,7 +35,8 @@ function hasDeadline(call: ServerUnaryCall<unknown, unknown>): boolean {
 
 /**
  * Wraps an async handler as a grpc-js unary handler: FlockErrors keep their status and
- * message, a store without quorum is UNAVAILABLE, anything else is logged and INTERNAL
+ * message, a store without quorum is UNAVAILABLE, a store out of space is UNAVAILABLE saying
+ * so, anything else is logged and INTERNAL
  * (its details never leave the process).
  */
 export function unary<Req, Res>(
@@ -66,6 +71,9 @@ export function unary<Req, Res>(
           const trailer = new Metadata();
           if (err.retryAfterSeconds !== undefined) trailer.set("retry-after", String(err.retryAfterSeconds));
           reply({ code: err.code, details: err.message, metadata: trailer });
+        } else if (isStorageFull(err)) {
+          log.warn({ method, requestId, err: String(err) }, "store is out of space");
+          reply({ code: status.UNAVAILABLE, details: STORAGE_FULL_DETAILS });
         } else if (isStoreUnavailable(err) || err instanceof ViewNotReadyError) {
           log.warn({ method, requestId, err: String(err) }, "store unavailable");
           reply({ code: status.UNAVAILABLE, details: "the store is unavailable, try again" });

@@ -14,7 +14,7 @@ import {
   type IWatchResponse,
   type IDuplexStream,
 } from "etcd3";
-import { isTransient, StoreTimeoutError } from "./errors.js";
+import { isStorageFull, isTransient, StoreTimeoutError } from "./errors.js";
 
 /** What every etcd-backed storage is opened with. */
 export interface EtcdStorageOptions {
@@ -82,11 +82,16 @@ export class EtcdStore {
         // A member that keeps failing (down, stopped, partitioned) is skipped for a while: first
         // briefly, so one that only failed during an election is back soon, then longer each
         // time its trial call fails, so a dead or frozen member rarely costs a call a timeout.
+        // A member refusing writes for lack of space still answers: its circuit stays closed,
+        // so reads keep going to it.
         host: () =>
-          circuitBreaker(handleWhen(isRecoverableError), {
-            halfOpenAfter: new ExponentialBackoff({ initialDelay: 500, maxDelay: 15_000 }),
-            breaker: new ConsecutiveBreaker(3),
-          }),
+          circuitBreaker(
+            handleWhen((err) => isRecoverableError(err) && !isStorageFull(err)),
+            {
+              halfOpenAfter: new ExponentialBackoff({ initialDelay: 500, maxDelay: 15_000 }),
+              breaker: new ConsecutiveBreaker(3),
+            },
+          ),
       },
     });
   }
