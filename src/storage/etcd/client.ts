@@ -185,10 +185,11 @@ export class EtcdStore {
     let attempts = 0;
     const done = (ok: boolean) =>
       this.observer?.callDone(what, (performance.now() - started) / 1000, ok, attempts);
-    const deadline = Date.now() + this.timeoutMs;
+    // The budget runs on the monotonic clock: a wall clock stepped back must not stretch it.
+    const deadline = performance.now() + this.timeoutMs;
     let lastError: unknown;
     for (let attempt = 0; ; attempt++) {
-      const remaining = deadline - Date.now();
+      const remaining = deadline - performance.now();
       if (remaining <= 0) {
         done(false);
         throw new StoreTimeoutError(
@@ -210,7 +211,7 @@ export class EtcdStore {
         lastError = err;
       }
       const backoff = Math.min(250, 10 * 2 ** attempt) * (0.5 + Math.random() / 2);
-      await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())));
+      await sleep(Math.min(backoff, Math.max(0, deadline - performance.now())));
     }
   }
 }
