@@ -169,7 +169,10 @@ export class EtcdCluster {
       for (const member of others) {
         const list = await memberList(member.clientUrl);
         if (!list) continue;
-        if (list.some((m) => m.peerURLs?.includes(old.advertisedPeerUrl))) return true;
+        // Added already: a member on that URL other than the one removed (a member that has not
+        // seen the remove yet may still list the old one there: 3.4 answers from its own state).
+        if (list.some((m) => m.ID !== id && m.peerURLs?.includes(old.advertisedPeerUrl))) return true;
+        if (list.some((m) => m.ID === id)) continue;
         await gateway(member.clientUrl, "cluster/member/add", { peerURLs: [old.advertisedPeerUrl] });
       }
       return undefined;
