@@ -126,9 +126,16 @@ export async function deleteKey(clientUrl: string, key: string): Promise<void> {
   await call(clientUrl, "kv/deleterange", { key: b64(key) });
 }
 
-/** `etcdctl compact <revision> --physical`: history before it is gone once this returns. */
+/**
+ * `etcdctl compact <revision> --physical`: history before it is gone once this returns (on the
+ * member asked). Compacting again at a revision already compacted is what was asked: done.
+ */
 export async function compact(clientUrl: string, revision: number): Promise<void> {
-  await call(clientUrl, "kv/compaction", { revision: String(revision), physical: true }, 30_000);
+  try {
+    await call(clientUrl, "kv/compaction", { revision: String(revision), physical: true }, 30_000);
+  } catch (err) {
+    if (!/required revision has been compacted/.test(String(err))) throw err;
+  }
 }
 
 /** `etcdctl defrag` on one member: gives the space freed by compaction back to the file system. */
@@ -190,6 +197,34 @@ export async function fillUntilNoSpace(
 }
 
 /**
+ * Waits (up to `timeoutMs`) until `clientUrl`'s member has applied a compaction at `revision`
+ * (its own reads of older revisions are refused) and finished it (the bytes it uses stop
+ * shrinking).
+ */
+export async function compactionDone(clientUrl: string, revision: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  while (revision > 1 && performance.now() < deadline) {
+    const applied = await get(clientUrl, "compaction-probe", {
+      serializable: true,
+      revision: revision - 1,
+    }).then(
+      () => false,
+      (err: unknown) => /compacted/.test(String(err)),
+    );
+    if (applied) break;
+    await sleep(100);
+  }
+  let last = Number.POSITIVE_INFINITY;
+  while (performance.now() < deadline) {
+    const inUse = (await memberStatus(clientUrl)).dbSizeInUse;
+    if (inUse >= last) return;
+    last = inUse;
+    await sleep(250);
+  }
+}
+
+/**
  * The runbook for NOSPACE (README): delete what filled the store (here, `junkKey`), compact at
  * the current revision, defragment each member in turn, then disarm the alarm. Returns the db
  * size of each member before and after.
@@ -203,7 +238,12 @@ export async function recoverFromNoSpace(
   if (junkKey) await deleteKey(first, junkKey);
   const revision = (await memberStatus(first)).revision;
   await compact(first, revision);
-  for (const url of clientUrls) await defragment(url);
+  for (const url of clientUrls) {
+    // Each member compacts on its own, in the background: defragmenting before it is done frees
+    // nothing (a member that just replayed the history that filled the store shows it).
+    await compactionDone(url, revision);
+    await defragment(url);
+  }
   const alarms = (await disarmAlarms(first)).length;
   const after = await Promise.all(clientUrls.map(async (u) => (await memberStatus(u)).dbSize));
   return { before, after, alarms };

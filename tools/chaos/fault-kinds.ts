@@ -1,7 +1,8 @@
 import { open } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RecordedClient } from "./client.js";
-import { compact, fillUntilNoSpace, listAlarms, memberStatus, recoverFromNoSpace } from "./etcd-admin.js";
+import { healthyClearingAlarms } from "./proxied-cluster.js";
+import { compact, fillUntilNoSpace, memberStatus, recoverFromNoSpace } from "./etcd-admin.js";
 import type { FaultKind, PlannedFault } from "./faults.js";
 import type { FaultRecord, Violation } from "./history.js";
 import { throttleHolds } from "./throttle-probe.js";
@@ -208,17 +209,11 @@ const memberReplacement: Inject = async (fault, ctx, record, mark) => {
   // Catching up replays the raft log: if it holds the history that once filled the store, the
   // new member's file grows past the quota again (defragmentation is not replicated) and it
   // raises NOSPACE for the whole cluster. The operator's answer is the runbook.
-  const alarms = await listAlarms(etcd.endpoints[0]!);
-  let runbook = "";
-  if (alarms.length > 0) {
-    const recovered = await recoverFromNoSpace(etcd.endpoints);
-    runbook =
-      `; replaying the log raised ${alarms.map((a) => a.alarm).join("+")}, cleared by the runbook ` +
-      `(db ${recovered.before.map(mib).join("/")} → ${recovered.after.map(mib).join("/")} MiB)`;
-  }
-  await topology.change(() => etcd.waitHealthy(60_000));
+  const runbooks = await healthyClearingAlarms(etcd);
   record.healedAt = recorder.now();
-  record.notes = `${removed} → ${added}; caught up ${(caughtUp / 1000).toFixed(1)}s after joining${runbook}`;
+  record.notes =
+    `${removed} → ${added}; caught up ${(caughtUp / 1000).toFixed(1)}s after joining` +
+    runbooks.map((r) => `; replaying the log raised ${r}, cleared by the runbook`).join("");
 };
 
 /**

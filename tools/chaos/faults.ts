@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RecordedClient } from "./client.js";
-import { listAlarms, recoverFromNoSpace } from "./etcd-admin.js";
 import { INJECT, type FaultContext } from "./fault-kinds.js";
+import { healthyClearingAlarms } from "./proxied-cluster.js";
 import type { FaultRecord, Violation } from "./history.js";
 import type { Recorder } from "./recorder.js";
 import type { Rng } from "./rng.js";
@@ -117,15 +117,9 @@ export async function runFaults(options: FaultRunOptions): Promise<void> {
  * and said so), and every member healthy.
  */
 async function steady(ctx: FaultContext): Promise<void> {
-  const { topology, recorder } = ctx;
-  const alarms = await listAlarms(topology.etcd.endpoints[0]!).catch(() => []);
-  if (alarms.length > 0) {
-    recorder.log(
-      `warning: etcd raised ${alarms.map((a) => a.alarm).join("+")} on its own; running the runbook`,
-    );
-    await recoverFromNoSpace(topology.etcd.endpoints);
+  for (const runbook of await healthyClearingAlarms(ctx.topology.etcd)) {
+    ctx.recorder.log(`warning: etcd raised ${runbook} on its own; cleared by the runbook`);
   }
-  await topology.change(() => topology.etcd.waitHealthy(60_000));
 }
 
 async function inject(fault: PlannedFault, ctx: FaultContext): Promise<FaultRecord> {

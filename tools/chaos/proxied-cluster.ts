@@ -1,6 +1,9 @@
 import { join } from "node:path";
 import { freePorts, startEtcdCluster, type EtcdCluster } from "../../src/launcher/etcd-cluster.js";
+import { listAlarms, recoverFromNoSpace } from "./etcd-admin.js";
 import { EtcdNetwork } from "./network.js";
+
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
 export interface ProxiedClusterOptions {
   dataDir: string;
@@ -97,4 +100,29 @@ export class ProxiedCluster {
 /** Where a cluster's data and logs go inside a run's data dir. */
 export function clusterDirs(dataDir: string): { dataDir: string; logDir: string } {
   return { dataDir: join(dataDir, "etcd"), logDir: join(dataDir, "logs") };
+}
+
+/**
+ * Waits for a healthy cluster; an alarm raised meanwhile (NOSPACE) is cleared by the runbook.
+ * Returns what each runbook run found and did.
+ */
+export async function healthyClearingAlarms(etcd: EtcdCluster, timeoutMs = 90_000): Promise<string[]> {
+  const done: string[] = [];
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const alarms = await listAlarms(etcd.endpoints[0]!).catch(() => []);
+    if (alarms.length > 0) {
+      const recovered = await recoverFromNoSpace(etcd.endpoints);
+      done.push(
+        `${[...new Set(alarms.map((a) => a.alarm))].join("+")} ` +
+          `(db ${recovered.before.map(mib).join("/")} → ${recovered.after.map(mib).join("/")} MiB)`,
+      );
+    }
+    try {
+      await etcd.waitHealthy(3_000);
+      return done;
+    } catch (err) {
+      if (performance.now() > deadline) throw err;
+    }
+  }
 }

@@ -3,9 +3,8 @@ import { join } from "node:path";
 import { freePorts, type EtcdCluster } from "../../src/launcher/etcd-cluster.js";
 import { Stack, twoByTwo } from "../../src/launcher/stack.js";
 import { MovableClock } from "./clock.js";
-import { listAlarms, recoverFromNoSpace } from "./etcd-admin.js";
 import type { EtcdNetwork } from "./network.js";
-import { clusterDirs, ProxiedCluster } from "./proxied-cluster.js";
+import { clusterDirs, healthyClearingAlarms, ProxiedCluster } from "./proxied-cluster.js";
 
 export const BACKENDS = ["backend-1", "backend-2"] as const;
 export const WEBS = ["web-1", "web-2"] as const;
@@ -149,12 +148,13 @@ export class Topology {
       for (const clock of this.clocks) clock.set("+0");
       const etcd = this.etcd;
       for (let i = 0; i < etcd.members.length; i++) {
-        if (etcd.members[i]!.pid === undefined) await etcd.restart(i);
-        else await etcd.kill(i, "SIGCONT");
+        if (etcd.members[i]!.pid === undefined) {
+          // Health waits for no alarm, cleared just below.
+          await etcd.restart(i).catch(() => undefined);
+        } else await etcd.kill(i, "SIGCONT");
       }
-      await etcd.waitHealthy();
+      await healthyClearingAlarms(this.etcd);
       await this.proxied.learnIds();
-      if ((await listAlarms(etcd.endpoints[0]!)).length > 0) await recoverFromNoSpace(etcd.endpoints);
       for (const name of STACK_ORDER) {
         const pid = this.pidOf(name);
         if (pid !== undefined && !isAlive(pid)) {
