@@ -14,6 +14,8 @@ export interface MemberStatus {
   /** The store's revision on that member (its own view: a serializable answer). */
   revision: number;
   raftIndex: number;
+  /** The last raft entry this member has applied (a member catching up is behind its raftIndex). */
+  raftAppliedIndex: number;
   dbSize: number;
   /** Bytes of that file in use (the rest is free pages, given back by a defragmentation). */
   dbSizeInUse: number;
@@ -69,6 +71,7 @@ export async function memberStatus(clientUrl: string, timeoutMs = 2_000): Promis
     header?: { member_id?: string; revision?: string };
     leader?: string;
     raftIndex?: string;
+    raftAppliedIndex?: string;
     dbSize?: string;
     dbSizeInUse?: string;
     errors?: string[];
@@ -78,6 +81,7 @@ export async function memberStatus(clientUrl: string, timeoutMs = 2_000): Promis
     leader: body.leader ?? "0",
     revision: Number(body.header?.revision ?? 0),
     raftIndex: Number(body.raftIndex ?? 0),
+    raftAppliedIndex: Number(body.raftAppliedIndex ?? 0),
     dbSize: Number(body.dbSize ?? 0),
     dbSizeInUse: Number(body.dbSizeInUse ?? 0),
     errors: body.errors ?? [],
@@ -197,30 +201,36 @@ export async function fillUntilNoSpace(
 }
 
 /**
- * Waits (up to `timeoutMs`) until `clientUrl`'s member has applied a compaction at `revision`
- * (its own reads of older revisions are refused) and finished it (the bytes it uses stop
- * shrinking).
+ * Waits (up to `timeoutMs`) until `clientUrl`'s member has applied the raft log up to
+ * `raftIndex` (the compaction's entry is at or before it: a member still replaying history is
+ * behind), refuses its own reads of revisions before `revision` (the compaction applied), and
+ * has finished it (the bytes it uses stay the same twice in a row).
  */
-export async function compactionDone(clientUrl: string, revision: number, timeoutMs = 20_000): Promise<void> {
+export async function compactionDone(
+  clientUrl: string,
+  revision: number,
+  raftIndex: number,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  while (performance.now() < deadline && (await memberStatus(clientUrl)).raftAppliedIndex < raftIndex) {
+    await sleep(100);
+  }
   while (revision > 1 && performance.now() < deadline) {
-    const applied = await get(clientUrl, "compaction-probe", {
-      serializable: true,
-      revision: revision - 1,
-    }).then(
+    const applied = await get(clientUrl, "compaction-probe", { serializable: true, revision: revision - 1 }).then(
       () => false,
       (err: unknown) => /compacted/.test(String(err)),
     );
     if (applied) break;
     await sleep(100);
   }
-  let last = Number.POSITIVE_INFINITY;
+  let last = Number.NaN;
   while (performance.now() < deadline) {
     const inUse = (await memberStatus(clientUrl)).dbSizeInUse;
-    if (inUse >= last) return;
+    if (inUse === last) return;
     last = inUse;
-    await sleep(250);
+    await sleep(300);
   }
 }
 
@@ -238,10 +248,11 @@ export async function recoverFromNoSpace(
   if (junkKey) await deleteKey(first, junkKey);
   const revision = (await memberStatus(first)).revision;
   await compact(first, revision);
+  const raftIndex = (await memberStatus(first)).raftIndex;
   for (const url of clientUrls) {
     // Each member compacts on its own, in the background: defragmenting before it is done frees
-    // nothing (a member that just replayed the history that filled the store shows it).
-    await compactionDone(url, revision);
+    // nothing (a member still replaying the history that filled the store shows it).
+    await compactionDone(url, revision, raftIndex);
     await defragment(url);
   }
   const alarms = (await disarmAlarms(first)).length;

@@ -197,12 +197,12 @@ const memberReplacement: Inject = async (fault, ctx, record, mark) => {
   );
   const { removed, added } = await topology.change(() => topology.proxied.replaceMember(i));
   const replaced = recorder.now();
-  // Caught up: the new member's raft index reaches the leader's as it was when it joined.
+  // Caught up: the new member has applied the log up to the leader's index as it was when it joined.
   const target = (await memberStatus(etcd.endpoints[await etcd.leaderIndex()]!)).raftIndex;
   for (;;) {
     const status = await memberStatus(etcd.members[i]!.clientUrl).catch(() => undefined);
-    if (status && status.raftIndex >= target) break;
-    if (recorder.now() - replaced > 30_000) throw new Error(`${added} did not catch up within 30 s`);
+    if (status && status.raftAppliedIndex >= target) break;
+    if (recorder.now() - replaced > 60_000) throw new Error(`${added} did not catch up within 60 s`);
     await sleep(50, undefined, { signal: ctx.signal });
   }
   const caughtUp = recorder.now() - replaced;

@@ -103,7 +103,8 @@ function chart(summary: ChaosSummary, stats: SecondStats[]): string {
 
   // Fault bands across every panel, with the kind's name above when there is room.
   const plotBottom = height - 24;
-  summary.faults.forEach((f, n) => {
+  const rowEnds = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  summary.faults.forEach((f) => {
     const end = f.healedAt ?? f.at + 1000;
     const x0 = x(f.at);
     const w = Math.max(2, x(end) - x0);
@@ -122,11 +123,17 @@ function chart(summary: ChaosSummary, stats: SecondStats[]): string {
       `<rect x="${x0.toFixed(1)}" y="${top - 10}" width="${w.toFixed(1)}" height="5" fill="${colorOf(f.kind)}"/>`,
     );
     if (labelled) {
-      const row = n % 3;
-      const label = f.kind === "process-crash" ? f.variant : `${f.kind}/${f.variant}`;
-      out.push(
-        `<text x="${x0.toFixed(1)}" y="${top - 16 - row * 13}" fill="${colorOf(f.kind)}" font-size="10">${esc(label)}</text>`,
-      );
+      // The first of three rows with room for it (about 5.5 px a character); none: no label
+      // (the band keeps its colour and its tooltip).
+      const label =
+        f.kind === "process-crash" ? f.variant : f.kind === "partition" ? `partition: ${f.variant}` : f.kind;
+      const row = rowEnds.findIndex((end) => end < x0);
+      if (row >= 0) {
+        rowEnds[row] = x0 + label.length * 5.5 + 6;
+        out.push(
+          `<text x="${x0.toFixed(1)}" y="${top - 16 - row * 13}" fill="${colorOf(f.kind)}" font-size="10">${esc(label)}</text>`,
+        );
+      }
     }
   });
 
@@ -185,7 +192,7 @@ function chart(summary: ChaosSummary, stats: SecondStats[]): string {
     out.push(
       `<line x1="${tx}" y1="${plotBottom - gap + 2}" x2="${tx}" y2="${plotBottom - gap + 6}" stroke="#444"/>`,
     );
-    const label = s >= 120 ? `${Math.round(s / 60)} min` : `${s} s`;
+    const label = seconds >= 180 ? `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}` : `${s} s`;
     out.push(`<text x="${tx}" y="${plotBottom - gap + 17}" text-anchor="middle">${label}</text>`);
   }
   out.push("</svg>");
