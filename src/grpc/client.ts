@@ -34,7 +34,8 @@ export type CallObserver = (path: string, code: number, seconds: number) => void
  * Client-side load balancing: round robin over every backend address, skipping ones
  * that are down. A call refused with UNAVAILABLE (backend gone, or its store without
  * quorum) is retried on another backend; every Flock write is idempotent, so a retry
- * never doubles anything.
+ * never doubles anything. Two are not re-sent because a retry would change the answer:
+ * CreateAccount and Logout.
  */
 const SERVICE_CONFIG = JSON.stringify({
   loadBalancingConfig: [{ round_robin: {} }],
@@ -43,7 +44,12 @@ const SERVICE_CONFIG = JSON.stringify({
       // A signup re-sent by gRPC would hash the password with a new salt and find "its" name
       // taken: it is not retried here (an exact method entry overrides the default below).
       // CreatePost is retried safely because the web tier always sends an idempotency key.
-      name: [{ service: "flock.accounts.v1.AccountsService", method: "CreateAccount" }],
+      // A logout re-sent after its session was deleted (the first backend failed after the delete
+      // was committed) finds no session and answers "" — a 401 for a logout that took effect.
+      name: [
+        { service: "flock.accounts.v1.AccountsService", method: "CreateAccount" },
+        { service: "flock.accounts.v1.AccountsService", method: "Logout" },
+      ],
     },
     {
       name: [{}],

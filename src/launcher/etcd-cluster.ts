@@ -27,6 +27,14 @@ export interface EtcdClusterOptions {
   /** Fixed ports, one per member; free loopback ports are picked when omitted. */
   clientPorts?: number[];
   peerPorts?: number[];
+  /**
+   * Where peers reach each member, when not on its own peer port: the port of a proxy in front
+   * of it (fault injection, as etcd's functional tester does). Members advertise these to each
+   * other and listen on `peerPorts`; kept in the layout like the other ports.
+   */
+  advertisedPeerPorts?: number[];
+  /** The backend quota (--quota-backend-bytes) past which etcd raises its NOSPACE alarm. */
+  quotaBackendBytes?: number;
   /** Where each member's log goes (`<name>.log`); defaults to `dataDir`. */
   logDir?: string;
   /** How long to wait for the cluster to elect a leader and answer health checks. */
@@ -43,7 +51,10 @@ export interface EtcdMember {
   readonly clientPort: number;
   readonly peerPort: number;
   readonly clientUrl: string;
+  /** Where the member listens for its peers. */
   readonly peerUrl: string;
+  /** Where its peers reach it: peerUrl, or a proxy in front of it. */
+  readonly advertisedPeerUrl: string;
   readonly dataDir: string;
   readonly logFile: string;
   /** Undefined while the member is not running. */
@@ -54,7 +65,9 @@ export interface EtcdMember {
 interface ClusterLayout {
   version: 1;
   token: string;
-  members: { name: string; clientPort: number; peerPort: number }[];
+  members: { name: string; clientPort: number; peerPort: number; advertisedPeerPort?: number }[];
+  /** Members made so far, replacements included: the next new member is `etcd<made>`. */
+  made?: number;
 }
 
 /** The etcd binary on PATH, else Debian's /usr/bin/etcd; throws with the install command when neither exists. */
@@ -109,18 +122,7 @@ export class EtcdCluster {
     const { dataDir, logDir = dataDir } = options;
     const processes: (ChildProcess | undefined)[] = (this.processes = layout.members.map(() => undefined));
     this.exits = layout.members.map(() => undefined);
-    this.members = layout.members.map((m, i) => ({
-      name: m.name,
-      clientPort: m.clientPort,
-      peerPort: m.peerPort,
-      clientUrl: `http://${HOST}:${m.clientPort}`,
-      peerUrl: `http://${HOST}:${m.peerPort}`,
-      dataDir: join(dataDir, m.name),
-      logFile: join(logDir, `${m.name}.log`),
-      get pid() {
-        return processes[i]?.pid;
-      },
-    }));
+    this.members = layout.members.map((m, i) => describeMember(m, dataDir, logDir, () => processes[i]?.pid));
   }
 
   get endpoints(): string[] {
@@ -131,6 +133,78 @@ export class EtcdCluster {
   async startAll(timeoutMs: number): Promise<void> {
     this.members.forEach((_, i) => this.spawnMember(i));
     await this.waitHealthy(timeoutMs);
+  }
+
+  /**
+   * The usual operator procedure for a lost or broken member, under load: remove member `i`
+   * from the cluster (through another member), stop it, delete its data dir, add a new member
+   * (a new name, the same ports) and start it empty with `--initial-cluster-state=existing`,
+   * so it catches up from the leader. Resolves once the new member has joined (it runs and
+   * knows the leader); returns the removed member's name and the new one's. Works on the leader
+   * too.
+   */
+  async replaceMember(i: number, timeoutMs = 30_000): Promise<{ removed: string; added: string }> {
+    const old = this.members[i]!;
+    const via = this.members.find((m, j) => j !== i && m.pid !== undefined);
+    if (!via) throw new Error(`cannot replace ${old.name}: no other member is running`);
+    const id = await poll(timeoutMs, `the member id of ${old.name}`, () => this.memberIdOf(old, via));
+    // The removed member stops on its own or is stopped here: neither is a crash.
+    const child = this.processes[i];
+    if (child) this.deliberate.add(child);
+    // A remove or add may be applied and still time out: each is checked against the member
+    // list before it is sent (again), so a retry never fails on its own earlier success.
+    await poll(timeoutMs, `${via.name} to remove ${old.name}`, async () => {
+      const list = await memberList(via.clientUrl);
+      if (list && !list.some((m) => m.ID === id)) return true;
+      await gateway(via.clientUrl, "cluster/member/remove", { ID: id });
+      return undefined;
+    });
+    await this.stopMember(i, 5_000);
+    await rm(old.dataDir, { recursive: true, force: true });
+
+    const made = Math.max(this.layout.made ?? this.layout.members.length, this.layout.members.length);
+    const entry = { ...this.layout.members[i]!, name: `etcd${made}` };
+    const others = this.members.filter((_, j) => j !== i && this.members[j]!.pid !== undefined);
+    await poll(timeoutMs, `a member to add ${entry.name}`, async () => {
+      for (const member of others) {
+        const list = await memberList(member.clientUrl);
+        if (!list) continue;
+        // Added already: a member on that URL other than the one removed (a member that has not
+        // seen the remove yet may still list the old one there: 3.4 answers from its own state).
+        if (list.some((m) => m.ID !== id && m.peerURLs?.includes(old.advertisedPeerUrl))) return true;
+        if (list.some((m) => m.ID === id)) continue;
+        await gateway(member.clientUrl, "cluster/member/add", { peerURLs: [old.advertisedPeerUrl] });
+      }
+      return undefined;
+    });
+    this.layout.members[i] = entry;
+    this.layout.made = made + 1;
+    await writeLayout(this.options.dataDir, this.layout);
+    const { dataDir, logDir = dataDir } = this.options;
+    const processes = this.processes;
+    this.members[i] = describeMember(entry, dataDir, logDir, () => processes[i]?.pid);
+    this.spawnMember(i, true);
+    // Joined: it runs and knows the leader. Not waitHealthy(): a member catching up replays the
+    // raft log, and may raise an alarm while doing so (NOSPACE, when that history once filled
+    // the store: defragmentation is not replicated); that is the caller's to see and clear.
+    const added = this.members[i]!;
+    await poll(timeoutMs, `${entry.name} to join`, async () => {
+      if (this.crashes.has(i)) throw new Error(`${entry.name} ${this.crashes.get(i)}; see ${added.logFile}`);
+      const status = await memberStatus(added.clientUrl);
+      return status && status.leader !== "0" ? true : undefined;
+    });
+    return { removed: old.name, added: entry.name };
+  }
+
+  /** The member ids (hex, as etcd prints them and sends them in X-Server-From), by index; "" when unknown. */
+  async memberIds(): Promise<string[]> {
+    return Promise.all(
+      this.members.map(async (m) => {
+        if (m.pid === undefined) return "";
+        const status = await memberStatus(m.clientUrl);
+        return status ? BigInt(status.memberId).toString(16) : "";
+      }),
+    );
   }
 
   /** Index of the current leader, asking the running members (polls through an election). */
@@ -216,9 +290,20 @@ export class EtcdCluster {
     this.processes[i] = undefined;
   }
 
-  private spawnMember(i: number): void {
+  /** The id of `member` (decimal, as the JSON gateway spells it), asked of `member` or else `via`'s member list. */
+  private async memberIdOf(member: EtcdMember, via: EtcdMember): Promise<string | undefined> {
+    if (member.pid !== undefined) {
+      const status = await memberStatus(member.clientUrl);
+      if (status) return status.memberId;
+    }
+    const list = await memberList(via.clientUrl);
+    return list?.find((m) => m.name === member.name || m.peerURLs?.includes(member.advertisedPeerUrl))?.ID;
+  }
+
+  /** `joining`: a member just added to a running cluster (it starts empty and catches up). */
+  private spawnMember(i: number, joining = false): void {
     const member = this.members[i]!;
-    const bootstrapped = existsSync(join(member.dataDir, "member"));
+    const bootstrapped = joining || existsSync(join(member.dataDir, "member"));
     mkdirSync(member.dataDir, { recursive: true, mode: 0o700 });
     mkdirSync(dirname(member.logFile), { recursive: true });
     const log = openSync(member.logFile, "a");
@@ -243,21 +328,21 @@ export class EtcdCluster {
   }
 
   private memberArgs(member: EtcdMember, bootstrapped: boolean): string[] {
-    const initialCluster = this.members.map((m) => `${m.name}=${m.peerUrl}`).join(",");
+    const initialCluster = this.members.map((m) => `${m.name}=${m.advertisedPeerUrl}`).join(",");
     return [
       `--name=${member.name}`,
       `--data-dir=${member.dataDir}`,
       `--listen-client-urls=${member.clientUrl}`,
       `--advertise-client-urls=${member.clientUrl}`,
       `--listen-peer-urls=${member.peerUrl}`,
-      `--initial-advertise-peer-urls=${member.peerUrl}`,
+      `--initial-advertise-peer-urls=${member.advertisedPeerUrl}`,
       `--initial-cluster=${initialCluster}`,
       `--initial-cluster-token=${this.layout.token}`,
       // Only read on the first start; a bootstrapped member rejoins from its data dir.
       `--initial-cluster-state=${bootstrapped ? "existing" : "new"}`,
       "--auto-compaction-mode=periodic",
       `--auto-compaction-retention=${AUTO_COMPACTION_RETENTION}`,
-      `--quota-backend-bytes=${QUOTA_BACKEND_BYTES}`,
+      `--quota-backend-bytes=${this.options.quotaBackendBytes ?? QUOTA_BACKEND_BYTES}`,
       "--logger=zap",
       "--log-outputs=stderr",
       "--log-level=warn",
@@ -290,14 +375,49 @@ async function prepareLayout(options: EtcdClusterOptions): Promise<ClusterLayout
   if (clientPorts.length !== size || peerPorts.length !== size) {
     throw new Error(`etcd cluster of ${size} needs ${size} client and ${size} peer ports`);
   }
+  const advertised = options.advertisedPeerPorts;
+  if (advertised !== undefined && advertised.length !== size) {
+    throw new Error(`etcd cluster of ${size} needs ${size} advertised peer ports`);
+  }
   const layout: ClusterLayout = {
     version: 1,
     token: `flock-${randomBytes(6).toString("hex")}`,
-    members: clientPorts.map((clientPort, i) => ({ name: `etcd${i}`, clientPort, peerPort: peerPorts[i]! })),
+    members: clientPorts.map((clientPort, i) => ({
+      name: `etcd${i}`,
+      clientPort,
+      peerPort: peerPorts[i]!,
+      ...(advertised ? { advertisedPeerPort: advertised[i]! } : {}),
+    })),
+    made: size,
   };
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  await writeFile(join(options.dataDir, LAYOUT_FILE), JSON.stringify(layout, null, 2) + "\n");
+  await writeLayout(options.dataDir, layout);
   return layout;
+}
+
+async function writeLayout(dataDir: string, layout: ClusterLayout): Promise<void> {
+  await writeFile(join(dataDir, LAYOUT_FILE), JSON.stringify(layout, null, 2) + "\n");
+}
+
+function describeMember(
+  m: ClusterLayout["members"][number],
+  dataDir: string,
+  logDir: string,
+  pid: () => number | undefined,
+): EtcdMember {
+  return {
+    name: m.name,
+    clientPort: m.clientPort,
+    peerPort: m.peerPort,
+    clientUrl: `http://${HOST}:${m.clientPort}`,
+    peerUrl: `http://${HOST}:${m.peerPort}`,
+    advertisedPeerUrl: `http://${HOST}:${m.advertisedPeerPort ?? m.peerPort}`,
+    dataDir: join(dataDir, m.name),
+    logFile: join(logDir, `${m.name}.log`),
+    get pid() {
+      return pid();
+    },
+  };
 }
 
 async function readLayout(dataDir: string): Promise<ClusterLayout | undefined> {
@@ -328,6 +448,10 @@ function checkSavedLayoutMatches(saved: ClusterLayout, options: EtcdClusterOptio
     !same(
       options.peerPorts,
       saved.members.map((m) => m.peerPort),
+    ) ||
+    !same(
+      options.advertisedPeerPorts,
+      saved.members.map((m) => m.advertisedPeerPort ?? m.peerPort),
     )
   ) {
     throw new Error(
@@ -382,6 +506,37 @@ async function isHealthy(clientUrl: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** One call of etcd's JSON gateway (`/v3/<path>`); true when it answered 200. */
+async function gateway(clientUrl: string, path: string, body: object): Promise<boolean> {
+  return (await gatewayJson(clientUrl, path, body)) !== undefined;
+}
+
+async function gatewayJson<T>(clientUrl: string, path: string, body: object): Promise<T | undefined> {
+  try {
+    const response = await fetch(`${clientUrl}/v3/${path}`, {
+      method: "POST",
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(3_000),
+    });
+    if (!response.ok) return undefined;
+    return (await response.json()) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+interface ListedMember {
+  ID?: string;
+  name?: string;
+  peerURLs?: string[];
+}
+
+/** The cluster's members as `clientUrl` knows them (a linearizable read in etcd 3.4); undefined if no answer. */
+async function memberList(clientUrl: string): Promise<ListedMember[] | undefined> {
+  const answer = await gatewayJson<{ members?: ListedMember[] }>(clientUrl, "cluster/member/list", {});
+  return answer ? (answer.members ?? []) : undefined;
 }
 
 async function memberStatus(clientUrl: string): Promise<{ memberId: string; leader: string } | undefined> {

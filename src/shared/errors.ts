@@ -25,3 +25,10 @@ export const unauthenticated = (message = "a valid session is required") =>
   new FlockError(status.UNAUTHENTICATED, message);
 export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
   new FlockError(status.RESOURCE_EXHAUSTED, message, retryAfterSeconds);
+
+/**
+ * What a write is answered while etcd is out of space (its NOSPACE alarm). Unlike other 503s,
+ * the web tier passes these words on: the client should know that retrying soon will not help.
+ */
+export const STORAGE_FULL_MESSAGE =
+  "storage is full: writes are refused until an operator frees space; reads still work";

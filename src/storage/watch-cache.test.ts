@@ -156,6 +156,24 @@ describe("WatchCache: a snapshot, then a watch, read linearizably", () => {
     assert.equal(cache.loads, 1, "caught up by resuming, not by reloading");
   });
 
+  it("reconnects a watch that went quiet also when the wall clock jumps backwards meanwhile", async () => {
+    kv.dropping = true;
+    await write(store, "d/quiet", "q");
+    await deliveries();
+    kv.dropping = false;
+    const realNow = Date.now;
+    const reading = cache.fresh();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Stepped back ten minutes while the read waits (NTP, a VM resumed, libfaketime).
+    Date.now = () => realNow() - 10 * 60_000;
+    try {
+      await reading;
+    } finally {
+      Date.now = realNow;
+    }
+    assert.equal(view.values.get("d/quiet"), "q");
+  });
+
   it("fails a read as unavailable when the view cannot catch up in time", async () => {
     kv.holding = true;
     await write(store, "d/stuck", "s");

@@ -63,6 +63,7 @@ export class ViewNotReadyError extends Error {
 
 interface Waiter {
   revision: number;
+  /** performance.now() when it began: the wall clock may jump. */
   since: number;
   resolve: () => void;
   reject: (err: Error) => void;
@@ -144,7 +145,7 @@ export class WatchCache implements Freshness {
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         revision,
-        since: Date.now(),
+        since: performance.now(),
         resolve,
         reject,
         timer: setTimeout(() => {
@@ -309,7 +310,7 @@ export class WatchCache implements Freshness {
     if (this.stallTimer || this.closed) return;
     this.stallTimer = setTimeout(() => {
       this.stallTimer = undefined;
-      const now = Date.now();
+      const now = performance.now();
       const stuck = this.waiters.some((w) => now - w.since >= this.stallMs);
       if (stuck && !this.building && this.watch) {
         this.options.log?.warn({ at: this.applied }, "read model watch is behind; reconnecting it");

@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import { FlockError } from "../shared/errors.js";
+import { FlockError, STORAGE_FULL_MESSAGE } from "../shared/errors.js";
 
 export interface HttpError {
   statusCode: number;
@@ -59,10 +59,11 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof FlockError) {
     const mapped = BY_GRPC_STATUS[err.code] ?? { statusCode: 500, code: "internal" };
     if (mapped.statusCode === 503) {
-      // A deadline or an unreachable backend: grpc-js's words name addresses and timings.
+      // A deadline or an unreachable backend: grpc-js's words name addresses and timings. A
+      // full store is the one 503 whose reason the client is told (trying again soon won't help).
       return {
         ...mapped,
-        message: UNAVAILABLE_MESSAGE,
+        message: err.message === STORAGE_FULL_MESSAGE ? STORAGE_FULL_MESSAGE : UNAVAILABLE_MESSAGE,
         retryAfterSeconds: err.retryAfterSeconds ?? UNAVAILABLE_RETRY_AFTER_SECONDS,
         detail: err.message,
       };

@@ -1,4 +1,6 @@
-import type { Op, PostView, Violation } from "./history.js";
+import { DEFAULT_ACCOUNTS_OPTIONS } from "../../src/services/accounts/service.js";
+import type { FaultRecord, Op, PostView, Violation } from "./history.js";
+import { checkReads, type ReadStats } from "./reads.js";
 
 /** What the API shows once everything is healed: read by observe.ts, judged here. */
 export interface FinalState {
@@ -28,7 +30,10 @@ export interface CheckOptions {
 
 export const DEFAULT_CHECK_OPTIONS: CheckOptions = { unknownGraceMs: 15_000 };
 
-export interface CheckStats {
+/** Live sessions an account may hold: a login beyond it ends the oldest (not a lost session). */
+const MAX_SESSIONS_PER_ACCOUNT = DEFAULT_ACCOUNTS_OPTIONS.maxSessionsPerAccount;
+
+export interface CheckStats extends ReadStats {
   postsAcknowledged: number;
   postsRefused: number;
   postsUnknown: number;
@@ -51,14 +56,24 @@ export interface CheckResult {
 const textKey = (text: string) => text.normalize("NFC").trim();
 
 /**
- * Judges the final state against the history. Only what the client was told counts:
+ * Judges the final state, and what reads showed during the run (reads.ts), against the
+ * history. Only what the client was told counts:
  * acknowledged (2xx) operations must have taken effect exactly once, refused (4xx) ones
  * not at all, and unknown ones (5xx, timeout, connection error) may go either way.
  */
-export function check(ops: readonly Op[], state: FinalState, options = DEFAULT_CHECK_OPTIONS): CheckResult {
+export function check(
+  ops: readonly Op[],
+  state: FinalState,
+  options = DEFAULT_CHECK_OPTIONS,
+  faults: readonly FaultRecord[] = [],
+): CheckResult {
   const violations: Violation[] = [];
   const flag = (kind: string, message: string) => violations.push({ kind, message });
   const stats: CheckStats = {
+    feedReadsChecked: 0,
+    readEntriesExpected: 0,
+    listsOrderChecked: 0,
+    writesInMinorityWindows: 0,
     postsAcknowledged: 0,
     postsRefused: 0,
     postsUnknown: 0,
@@ -75,6 +90,7 @@ export function check(ops: readonly Op[], state: FinalState, options = DEFAULT_C
   const pairs = followPairs(ops);
   checkFollowState(pairs, state, options, flag, stats);
   checkPosts(ops, state, pairs, options, flag, stats);
+  Object.assign(stats, checkReads(ops, state.posts, state.feeds, faults, options.unknownGraceMs, flag));
   return { violations, stats };
 }
 
@@ -119,7 +135,33 @@ function checkAccounts(ops: readonly Op[], state: FinalState, flag: Flag, stats:
   }
 }
 
+/**
+ * Whether the session of `login` may have been ended by the accounts service's cap on live
+ * sessions (a login beyond it ends the oldest) before `until`: between them, the account may
+ * have held that many sessions (logins acknowledged or unknown, less acknowledged logouts).
+ */
+function mayHaveBeenEvicted(accountOps: readonly Op[], login: Op, until: number): boolean {
+  const changes: { at: number; delta: number }[] = [];
+  for (const o of accountOps) {
+    if (o.type === "login" && o.outcome !== "failed" && o.invokedAt < until)
+      changes.push({ at: o.invokedAt, delta: 1 });
+    if (o.type === "logout" && o.outcome === "ok" && o.completedAt < until)
+      changes.push({ at: o.completedAt, delta: -1 });
+  }
+  changes.sort((a, b) => a.at - b.at);
+  let live = 0;
+  for (const change of changes) {
+    live += change.delta;
+    if (change.at >= login.invokedAt && live > MAX_SESSIONS_PER_ACCOUNT) return true;
+  }
+  return false;
+}
+
 function checkSessions(ops: readonly Op[], state: FinalState, flag: Flag, stats: CheckStats): void {
+  const byUser = groupBy(
+    ops.filter((o) => o.type === "login" || o.type === "logout"),
+    (o) => o.user,
+  );
   const logouts = groupBy(
     ops.filter((o) => o.type === "logout" && o.token),
     (o) => o.token!,
@@ -139,7 +181,8 @@ function checkSessions(ops: readonly Op[], state: FinalState, flag: Flag, stats:
       ?.find(
         (o) => o.invokedAt > login.completedAt && !ended.some((l) => l !== o && l.invokedAt < o.invokedAt),
       );
-    if (refused) {
+    const evicted = (until: number) => mayHaveBeenEvicted(byUser.get(login.user) ?? [], login, until);
+    if (refused && !evicted(refused.invokedAt)) {
       flag(
         "session-lost",
         `token of ${login.user} (login op ${login.id}) was refused with 401 by op ${refused.id} ` +
@@ -148,7 +191,8 @@ function checkSessions(ops: readonly Op[], state: FinalState, flag: Flag, stats:
     }
     if (status === undefined) continue;
     if (ended.length === 0) {
-      // Never logged out: it must still work.
+      // Never logged out: it must still work (unless the cap on sessions may have ended it).
+      if (evicted(Number.POSITIVE_INFINITY)) continue;
       stats.sessionsChecked++;
       if (status !== 200) {
         flag(

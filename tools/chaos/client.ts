@@ -1,6 +1,9 @@
 import { send, type Reply } from "./http.js";
 import type { Recorder } from "./recorder.js";
 
+/** Posts per feed read during the run: a read shows the newest FEED_PAGE of its reader's feed. */
+export const FEED_PAGE = 20;
+
 /**
  * The JSON API calls of the workload, each recorded in the history with its outcome.
  * `process` is the virtual user issuing them (-1 for the harness).
@@ -62,8 +65,12 @@ export class RecordedClient {
   }
 
   feed(user: string, token: string): Promise<Reply> {
-    return this.recorder.record({ process: this.process, type: "feed", user, token }, () =>
-      send(this.baseUrl, "GET", "/api/v1/feed?limit=20", { token }),
+    return this.recorder.record(
+      { process: this.process, type: "feed", user, token },
+      () => send(this.baseUrl, "GET", `/api/v1/feed?limit=${FEED_PAGE}`, { token }),
+      (op, reply) => {
+        op.feedIds = ((reply.body as { posts?: { id: string }[] } | undefined)?.posts ?? []).map((p) => p.id);
+      },
     );
   }
 }

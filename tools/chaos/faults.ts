@@ -1,164 +1,145 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { FaultRecord } from "./history.js";
+import type { RecordedClient } from "./client.js";
+import { INJECT, type FaultContext } from "./fault-kinds.js";
+import { healthyClearingAlarms } from "./proxied-cluster.js";
+import type { FaultRecord, Violation } from "./history.js";
 import type { Recorder } from "./recorder.js";
 import type { Rng } from "./rng.js";
-import { BACKENDS, WEBS, type Topology } from "./topology.js";
+import type { Topology } from "./topology.js";
 
-export type FaultKind =
-  | "etcd-leader-kill"
-  | "etcd-leader-pause"
-  | "backend-kill"
-  | "web-kill"
-  | "replicas-kill"
-  | "full-restart"
-  | "full-crash";
+/**
+ * Every kind of fault the run injects, each with the forms it takes. A cycle of the schedule
+ * injects each kind once (in a seeded order), and each kind's forms take turns from cycle to
+ * cycle, so a long run covers every form of every kind evenly.
+ */
+export const VARIANTS = {
+  /** Issue 16: the network between members, and between backends and members. */
+  partition: ["leader-isolated", "minority-with-clients", "one-way-loss", "backend-cut-off"],
+  "slow-link": ["peer", "client", "peer+client"],
+  /** Backends' wall clocks minutes off, then jumping backwards while they run. */
+  "clock-skew": ["one-backend", "both-backends"],
+  /** etcd's NOSPACE alarm, then the operator's runbook. */
+  "disk-full": ["nospace"],
+  "member-replacement": ["follower", "leader"],
+  /** Issue 12: a backend SIGKILLed while it rebuilds its view after a compaction passed its watch. */
+  "view-rebuild-kill": ["compacted-watch"],
+  /** Issue 12: etcd compacted at its current revision while everything runs. */
+  compaction: ["current-revision"],
+  /** Processes killed, paused and restarted (the faults the run began with). */
+  "process-crash": [
+    "etcd-leader-kill",
+    "etcd-leader-pause",
+    "backend-kill",
+    "web-kill",
+    "backend+web-kill",
+    "full-restart",
+    "full-crash",
+  ],
+} as const satisfies Record<string, readonly string[]>;
+
+export type FaultKind = keyof typeof VARIANTS;
+export const FAULT_KINDS = Object.keys(VARIANTS) as FaultKind[];
 
 export interface PlannedFault {
   kind: FaultKind;
-  /** Quiet time before the fault (the previous fault healed, traffic flowing). */
+  variant: string;
+  /** Quiet time before the fault (the previous one healed, traffic flowing). */
   gapMs: number;
-  /** How long the fault lasts before the part comes back. */
+  /** How long the fault lasts before it is healed (kinds that heal themselves ignore it). */
   holdMs: number;
-  /** Injected even when the run is past its duration: the issue asks for each at least once. */
-  mandatory: boolean;
 }
 
-const MANDATORY: FaultKind[] = ["etcd-leader-kill", "etcd-leader-pause", "replicas-kill", "full-restart"];
-const EXTRA: FaultKind[] = [
-  "etcd-leader-kill",
-  "etcd-leader-pause",
-  "backend-kill",
-  "web-kill",
-  "replicas-kill",
-  "full-crash",
-];
-
 /**
- * The fault schedule: the three single-process faults in a seeded order, then the full
- * restart (so there is data to lose by then); on the long run, seeded extras until time is up.
+ * Cycle `cycle` of the schedule: each kind once, in a seeded order, the form chosen in turn
+ * (from a seeded start, so short runs with different seeds try different forms).
  */
-export function planFaults(rng: Rng, short: boolean): PlannedFault[] {
-  const head = MANDATORY.slice(0, 3);
-  for (let i = head.length - 1; i > 0; i--) {
+export function planCycle(
+  rng: Rng,
+  cycle: number,
+  short: boolean,
+  offsets: Map<FaultKind, number>,
+): PlannedFault[] {
+  const kinds = [...FAULT_KINDS];
+  for (let i = kinds.length - 1; i > 0; i--) {
     const j = rng.int(0, i);
-    [head[i], head[j]] = [head[j]!, head[i]!];
+    [kinds[i], kinds[j]] = [kinds[j]!, kinds[i]!];
   }
-  const order: FaultKind[] = [...head, "full-restart"];
-  const plan = order.map((kind) => planned(rng, kind, short, true));
-  if (!short) for (let i = 0; i < 12; i++) plan.push(planned(rng, rng.pick(EXTRA), short, false));
-  return plan;
+  return kinds.map((kind) => {
+    const forms = VARIANTS[kind];
+    if (!offsets.has(kind)) offsets.set(kind, rng.int(0, forms.length - 1));
+    return {
+      kind,
+      variant: forms[(offsets.get(kind)! + cycle) % forms.length]!,
+      gapMs: short ? rng.int(1_500, 2_500) : rng.int(1_000, 2_500),
+      holdMs: short ? rng.int(2_500, 3_500) : rng.int(2_000, 4_500),
+    };
+  });
 }
 
-function planned(rng: Rng, kind: FaultKind, short: boolean, mandatory: boolean): PlannedFault {
-  return {
-    kind,
-    gapMs: short ? rng.int(3_000, 5_000) : rng.int(6_000, 12_000),
-    holdMs:
-      kind === "etcd-leader-pause"
-        ? rng.int(4_000, 7_000)
-        : short
-          ? rng.int(2_000, 4_000)
-          : rng.int(3_000, 8_000),
-    mandatory,
-  };
-}
-
-/**
- * Injects the planned faults one after the other, each healed before the next, and logs
- * each with its time into `injected` (as soon as it is injected, so an aborted run still
- * reports it). Optional faults stop once `endAt` (run clock) is near; mandatory ones always run.
- */
-export async function runFaults(options: {
-  plan: PlannedFault[];
+export interface FaultRunOptions {
   topology: Topology;
   recorder: Recorder;
   rng: Rng;
+  short: boolean;
+  /** Cycles go on until the run clock passes this and each kind ran at least `minPerKind` times. */
   endAt: number;
+  minPerKind: number;
   signal: AbortSignal;
+  harness: RecordedClient;
+  probe: { user: string; token: string };
+  /** Every fault, logged as soon as it is injected (so an aborted run still reports it). */
   injected: FaultRecord[];
-}): Promise<void> {
-  const { plan, recorder, endAt, signal } = options;
-  for (const fault of plan) {
-    await sleep(fault.gapMs, undefined, { signal });
-    if (!fault.mandatory && recorder.now() + fault.holdMs + 15_000 > endAt) break;
-    const record = await inject(fault, options);
-    recorder.log(`healed: ${record.kind} after ${((record.healedAt! - record.at) / 1000).toFixed(1)}s`);
+  /** What faults find themselves (a wrong answer while the disk is full, a throttle that let a guess in). */
+  violations: Violation[];
+}
+
+/** Injects the schedule, one fault at a time, each healed (and etcd healthy) before the next. */
+export async function runFaults(options: FaultRunOptions): Promise<void> {
+  const { recorder, signal } = options;
+  const offsets = new Map<FaultKind, number>();
+  const ctx: FaultContext = { ...options, hold: (ms) => sleep(ms, undefined, { signal }) };
+  for (let cycle = 0; cycle < options.minPerKind || recorder.now() < options.endAt; cycle++) {
+    for (const fault of planCycle(options.rng, cycle, options.short, offsets)) {
+      await sleep(fault.gapMs, undefined, { signal });
+      await steady(ctx);
+      const record = await inject(fault, ctx);
+      const took = record.healedAt === null ? "?" : ((record.healedAt - record.at) / 1000).toFixed(1);
+      recorder.log(
+        `healed: ${record.kind}/${record.variant} after ${took}s${record.notes ? ` (${record.notes})` : ""}`,
+      );
+    }
+    if (options.short) break;
   }
 }
 
-async function inject(
-  fault: PlannedFault,
-  options: { topology: Topology; recorder: Recorder; rng: Rng; signal: AbortSignal; injected: FaultRecord[] },
-): Promise<FaultRecord> {
-  const { topology, recorder, rng, signal } = options;
-  const record: FaultRecord = { kind: fault.kind, target: "", at: 0, healedAt: null, wallClock: "" };
+/**
+ * Before the next fault: no alarm left over (one raised on its own is cleared by the runbook,
+ * and said so), and every member healthy.
+ */
+async function steady(ctx: FaultContext): Promise<void> {
+  for (const runbook of await healthyClearingAlarms(ctx.topology.etcd)) {
+    ctx.recorder.log(`warning: etcd raised ${runbook} on its own; cleared by the runbook`);
+  }
+}
+
+async function inject(fault: PlannedFault, ctx: FaultContext): Promise<FaultRecord> {
+  const { recorder } = ctx;
+  const record: FaultRecord = {
+    kind: fault.kind,
+    variant: fault.variant,
+    target: "",
+    at: 0,
+    healedAt: null,
+    wallClock: "",
+  };
   const mark = (what: string) => {
     record.at = recorder.now();
     record.target = what;
     record.wallClock = new Date(recorder.startedAt.getTime() + record.at).toISOString();
-    options.injected.push(record);
-    recorder.log(`fault: ${fault.kind} ${what}`);
+    ctx.injected.push(record);
+    recorder.log(`fault: ${fault.kind}/${fault.variant}: ${what}`);
   };
-  const hold = () => sleep(fault.holdMs, undefined, { signal });
-
-  switch (fault.kind) {
-    case "etcd-leader-kill": {
-      const i = await topology.etcd.leaderIndex();
-      const member = topology.etcd.members[i]!;
-      await topology.change(async () => {
-        mark(`${member.name} (leader, pid ${member.pid}) SIGKILL`);
-        await topology.etcd.kill(i, "SIGKILL");
-      });
-      await hold();
-      await topology.change(() => topology.etcd.restart(i));
-      break;
-    }
-    case "etcd-leader-pause": {
-      const i = await topology.etcd.leaderIndex();
-      const member = topology.etcd.members[i]!;
-      await topology.change(async () => {
-        mark(`${member.name} (leader, pid ${member.pid}) SIGSTOP for ${(fault.holdMs / 1000).toFixed(1)}s`);
-        await topology.etcd.kill(i, "SIGSTOP");
-      });
-      try {
-        await hold();
-      } finally {
-        await topology.change(() => topology.etcd.kill(i, "SIGCONT")).catch(() => undefined);
-      }
-      await topology.change(() => topology.etcd.waitHealthy());
-      record.notes = `new leader after pause: etcd${await topology.etcd.leaderIndex().catch(() => "?")}`;
-      break;
-    }
-    case "backend-kill":
-    case "web-kill":
-    case "replicas-kill": {
-      const names =
-        fault.kind === "backend-kill"
-          ? [rng.pick(BACKENDS)]
-          : fault.kind === "web-kill"
-            ? [rng.pick(WEBS)]
-            : [rng.pick(BACKENDS), rng.pick(WEBS)];
-      await topology.change(async () => {
-        mark(names.map((n) => `${n} (pid ${topology.pidOf(n)})`).join(" + ") + " SIGKILL");
-        await Promise.all(names.map((n) => topology.stack.killProcess(n)));
-      });
-      await hold();
-      await topology.change(async () => {
-        for (const n of names) await topology.stack.startProcess(n);
-      });
-      break;
-    }
-    case "full-restart":
-    case "full-crash": {
-      const hard = fault.kind === "full-crash";
-      record.notes = await topology.fullRestart(hard, () =>
-        mark(
-          hard ? "every process SIGKILLed, then started again" : "every process stopped, then started again",
-        ),
-      );
-      break;
-    }
-  }
-  record.healedAt = recorder.now();
+  await INJECT[fault.kind](fault, ctx, record, mark);
+  record.healedAt ??= recorder.now();
   return record;
 }

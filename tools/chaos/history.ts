@@ -55,18 +55,29 @@ export interface Op {
   status: number;
   /** post: the id the API acknowledged. */
   postId?: string;
+  /** feed: the ids of the posts on the page it read, newest first (the run's reads are checked too). */
+  feedIds?: string[];
   error?: string;
 }
 
 export interface FaultRecord {
   kind: string;
+  /** Which form of the kind, e.g. "leader-isolated" for a partition. */
+  variant: string;
   /** What was hit, e.g. "etcd1 (leader, pid 1234)". */
   target: string;
   /** When the fault was injected and when the faulty part was back (null: never), ms since the run started. */
   at: number;
   healedAt: number | null;
+  /** When getting there began, when that took a while (filling the disk); ms since the run started. */
+  preparedAt?: number;
   wallClock: string;
   notes?: string;
+  /**
+   * While it lasted no write could be acknowledged (the clients could only reach a minority):
+   * a write requested after `from` and answered before `to` that was acknowledged is a violation.
+   */
+  noAckWindow?: { from: number; to: number };
 }
 
 /** A post as the API returns it. */

@@ -2,7 +2,8 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CheckStats } from "./checker.js";
 import { OP_TYPES, type Op, type OpType, type Violation } from "./history.js";
-import { longestWindow, type FaultWindow } from "./windows.js";
+import { renderTimeline } from "./timeline.js";
+import { byKind, longestWindow, type FaultWindow, type KindSummary } from "./windows.js";
 
 export interface OpCounts {
   attempted: number;
@@ -14,6 +15,8 @@ export interface OpCounts {
 export interface ChaosSummary {
   seed: number;
   short: boolean;
+  /** Least faults of each kind the schedule was to inject (cycles). */
+  minPerKind: number;
   concurrency: number;
   startedAt: string;
   /** How long the workload ran, and the whole run (start-up, faults, heal, check). */
@@ -22,7 +25,11 @@ export interface ChaosSummary {
   dataDir: string;
   ops: Record<OpType | "total", OpCounts>;
   faults: FaultWindow[];
+  /** Per kind of fault: how many, the longest and median unavailability, by form. */
+  byKind: Record<string, KindSummary>;
   longestUnavailability: { ms: number | null; kind: string; at: number } | null;
+  /** Acknowledged operations per second over the workload, and unknown outcomes in all. */
+  throughputPerSecond: number;
   /** Flock processes that died without being killed (a crash in the product). */
   unexpectedExits: string[];
   checked: CheckStats | null;
@@ -47,14 +54,20 @@ export function countOps(ops: readonly Op[]): Record<OpType | "total", OpCounts>
 }
 
 export function summarize(
-  parts: Omit<ChaosSummary, "ops" | "longestUnavailability"> & { history: readonly Op[] },
+  parts: Omit<ChaosSummary, "ops" | "longestUnavailability" | "byKind" | "throughputPerSecond"> & {
+    history: readonly Op[];
+  },
 ) {
   const { history, ...rest } = parts;
   const longest = longestWindow(parts.faults);
+  const ops = countOps(history);
   const summary: ChaosSummary = {
     ...rest,
-    ops: countOps(history),
+    ops,
+    byKind: byKind(parts.faults),
     longestUnavailability: longest ? { ms: longest.unavailableMs, kind: longest.kind, at: longest.at } : null,
+    throughputPerSecond:
+      parts.workloadMs > 0 ? Math.round((ops.total.ok / parts.workloadMs) * 1000 * 10) / 10 : 0,
   };
   return summary;
 }
@@ -66,7 +79,8 @@ export function formatSummary(s: ChaosSummary): string {
   const lines: string[] = [];
   lines.push(
     `Flock chaos run: seed ${s.seed}${s.short ? " (short)" : ""}, ${s.concurrency} virtual users, ` +
-      `workload ${seconds(s.workloadMs)}, total ${seconds(s.totalMs)}`,
+      `workload ${seconds(s.workloadMs)}, total ${seconds(s.totalMs)}` +
+      (s.short ? "" : `, at least ${s.minPerKind} fault(s) of each kind`),
   );
   lines.push("");
   const row = (cells: (string | number)[]) =>
@@ -76,12 +90,31 @@ export function formatSummary(s: ChaosSummary): string {
     const c = s.ops[type];
     lines.push(row([type, c.attempted, c.ok, c.failed, c.unknown]));
   }
+  lines.push(`acknowledged operations per second: ${s.throughputPerSecond}`);
   lines.push("");
   lines.push(`faults injected: ${s.faults.length}`);
-  for (const f of s.faults) {
+  const shownFaults = s.faults.length <= 40 ? s.faults : [];
+  for (const f of shownFaults) {
     lines.push(
-      `  +${seconds(f.at).padStart(7)}  ${f.kind.padEnd(18)} ${f.target}; back after ${seconds(f.healedAt === null ? null : f.healedAt - f.at)}, ` +
-        `writes resumed after ${seconds(f.unavailableMs)}${f.notes ? ` (${f.notes})` : ""}`,
+      `  +${seconds(f.at).padStart(7)}  ${`${f.kind}/${f.variant}`.padEnd(38)} ${f.target}; healed after ${seconds(f.healedAt === null ? null : f.healedAt - f.at)}, ` +
+        `no write acknowledged for ${seconds(f.unavailableMs)} at most${f.notes ? ` (${f.notes})` : ""}`,
+    );
+  }
+  if (shownFaults.length === 0 && s.faults.length > 0)
+    lines.push("  (each fault is in the JSON report and on the timeline)");
+  lines.push("");
+  lines.push(
+    `${"kind".padEnd(20)}${"faults".padStart(7)}${"longest".padStart(10)}${"median".padStart(9)}` +
+      `${"recovery".padStart(10)}  longest at`,
+  );
+  for (const [kind, k] of Object.entries(s.byKind)) {
+    lines.push(
+      `${kind.padEnd(20)}${String(k.count).padStart(7)}${seconds(k.longestUnavailableMs).padStart(10)}` +
+        `${seconds(k.medianUnavailableMs).padStart(9)}${seconds(k.longestRecoveryMs).padStart(10)}  ` +
+        `+${seconds(k.longestAt)} (${k.longestVariant}); ` +
+        Object.entries(k.variants)
+          .map(([v, c]) => `${v} ×${c.count} ≤${seconds(c.longestUnavailableMs)}`)
+          .join(", "),
     );
   }
   const longest = s.longestUnavailability;
@@ -97,6 +130,11 @@ export function formatSummary(s: ChaosSummary): string {
         `${c.feedEntriesExpected} feed entries in ${c.feedsRead} feeds, ${c.followPairsChecked} follow pairs ` +
         `(${c.followPairsUndecided} undecided), ${c.accountsChecked} accounts, ${c.sessionsChecked} sessions`,
     );
+    lines.push(
+      `reads during the run: ${c.feedReadsChecked} feed reads, ${c.readEntriesExpected} posts that had to be on them; ` +
+        `${c.listsOrderChecked} lists in real-time order; ${c.writesInMinorityWindows} writes sent while only a ` +
+        "minority was reachable (none may be acknowledged)",
+    );
   }
   lines.push("");
   lines.push(`violations: ${s.violations.length}`);
@@ -105,13 +143,17 @@ export function formatSummary(s: ChaosSummary): string {
   if (s.violations.length > shown.length)
     lines.push(`  … and ${s.violations.length - shown.length} more (see the JSON report)`);
   if (s.error) lines.push(`run error: ${s.error}`);
-  lines.push(`report: ${join(s.dataDir, "chaos-report.json")}`);
+  lines.push(`report: ${join(s.dataDir, "chaos-report.json")} and chaos-report.html beside it`);
   return lines.join("\n");
 }
 
-/** Writes the summary (chaos-report.json) and the full history (chaos-history.jsonl) into the data dir. */
+/**
+ * Writes the summary (chaos-report.json), its page with the timeline (chaos-report.html) and the
+ * full history (chaos-history.jsonl) into the data dir.
+ */
 export async function writeReport(summary: ChaosSummary, history: readonly Op[]): Promise<void> {
   await writeFile(join(summary.dataDir, "chaos-report.json"), JSON.stringify(summary, null, 2) + "\n");
+  await writeFile(join(summary.dataDir, "chaos-report.html"), renderTimeline(summary, history));
   await writeFile(
     join(summary.dataDir, "chaos-history.jsonl"),
     history

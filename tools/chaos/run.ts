@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { check, DEFAULT_CHECK_OPTIONS, type CheckStats } from "./checker.js";
 import { RecordedClient } from "./client.js";
-import { planFaults, runFaults } from "./faults.js";
+import { runFaults } from "./faults.js";
 import type { FaultRecord, Violation } from "./history.js";
 import { observe } from "./observe.js";
 import type { ChaosOptions } from "./options.js";
@@ -30,7 +30,8 @@ export interface RunHooks {
 /**
  * One chaos run: topology up in a temp dir, workload and fault schedule side by side,
  * then heal, settle, read the final state and check it. Always stops every process it
- * started, and writes chaos-report.json and chaos-history.jsonl into the data dir.
+ * started, and writes chaos-report.json, chaos-report.html and chaos-history.jsonl into the
+ * data dir.
  */
 export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Promise<ChaosSummary> {
   const print = hooks.print ?? ((line: string) => console.log(line));
@@ -39,7 +40,9 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
   const recorder = new Recorder(print);
   const rng = new Rng(options.seed);
   const abort = new AbortController();
-  const hardDeadlineMs = options.durationMs + (options.short ? 180_000 : 300_000);
+  // A cycle of the schedule takes about a minute; the run ends once both are done.
+  const hardDeadlineMs =
+    Math.max(options.durationMs, options.minPerKind * 120_000) + (options.short ? 240_000 : 600_000);
   const deadline = setTimeout(
     () => abort.abort(new Error(`hard deadline of ${hardDeadlineMs / 1000}s passed`)),
     hardDeadlineMs,
@@ -50,18 +53,20 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
   let topology: Topology | undefined;
   const faults: FaultRecord[] = [];
   let violations: Violation[] = [];
+  const faultViolations: Violation[] = [];
   let checked: CheckStats | null = null;
   let workloadMs = 0;
   let error: string | undefined;
   try {
     await untilAborted(abort.signal, async () => {
       recorder.log(
-        `seed ${options.seed}; starting etcd ×3, backend ×2, web ×2 and the front door in ${dataDir}`,
+        `seed ${options.seed}; starting etcd ×3 behind fault proxies, backend ×2 on movable clocks, ` +
+          `web ×2 and the front door in ${dataDir}`,
       );
       topology = await Topology.start(dataDir);
       const top = topology;
       const harness = new RecordedClient(top.frontUrl, recorder, -1);
-      const probeToken = await probeAccount(harness);
+      const probe = await probeAccount(harness);
 
       const stopWorkload = new AbortController();
       // Every virtual user waits on these signals (one listener each while it sleeps).
@@ -80,13 +85,17 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
       const running = workload.run();
       try {
         await runFaults({
-          plan: planFaults(rng.fork(), options.short),
           topology: top,
           recorder,
           rng: rng.fork(),
+          short: options.short,
           endAt,
+          minPerKind: options.minPerKind,
           signal: abort.signal,
+          harness,
+          probe,
           injected: faults,
+          violations: faultViolations,
         });
         const lastHealed = faults.length > 0 ? (faults[faults.length - 1]!.healedAt ?? 0) : 0;
         const until = Math.max(endAt, lastHealed + AFTER_LAST_FAULT_MS);
@@ -99,7 +108,7 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
       recorder.log(`workload ended after ${recorder.ops.length} operations; healing`);
 
       await top.heal();
-      await writeResumes(harness, probeToken, abort.signal);
+      await writeResumes(harness, probe.token, abort.signal);
       const graceMs = DEFAULT_CHECK_OPTIONS.unknownGraceMs;
       const lastUnknown = Math.max(
         0,
@@ -113,7 +122,7 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
       recorder.log("reading the final state through the API");
       const state = await observe(top.frontUrl, recorder.ops);
       recorder.log("checking");
-      ({ violations, stats: checked } = check(recorder.ops, state));
+      ({ violations, stats: checked } = check(recorder.ops, state, DEFAULT_CHECK_OPTIONS, faults));
     });
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
@@ -126,9 +135,11 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
     });
   }
 
+  violations = [...faultViolations, ...violations];
   const summary = summarize({
     seed: options.seed,
     short: options.short,
+    minPerKind: options.minPerKind,
     concurrency: options.concurrency,
     startedAt: recorder.startedAt.toISOString(),
     workloadMs,
@@ -153,12 +164,12 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
 }
 
 /** The harness's own account, used to prove writes work again after healing. */
-async function probeAccount(harness: RecordedClient): Promise<string> {
+async function probeAccount(harness: RecordedClient): Promise<{ user: string; token: string }> {
   const password = "probe-password";
   for (let attempt = 0; attempt < 20; attempt++) {
     await harness.signup("probe_0", password);
     const login = await harness.login("probe_0", password);
-    if (login.status === 201) return (login.body as { token: string }).token;
+    if (login.status === 201) return { user: "probe_0", token: (login.body as { token: string }).token };
     await sleep(500);
   }
   throw new Error("could not create the probe account on a fresh cluster");

@@ -1,16 +1,33 @@
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { freePorts, startEtcdCluster, type EtcdCluster } from "../../src/launcher/etcd-cluster.js";
+import { freePorts, type EtcdCluster } from "../../src/launcher/etcd-cluster.js";
 import { Stack, twoByTwo } from "../../src/launcher/stack.js";
+import { MovableClock } from "./clock.js";
+import type { EtcdNetwork } from "./network.js";
+import { clusterDirs, healthyClearingAlarms, ProxiedCluster } from "./proxied-cluster.js";
 
 export const BACKENDS = ["backend-1", "backend-2"] as const;
 export const WEBS = ["web-1", "web-2"] as const;
 const STACK_ORDER = [...BACKENDS, ...WEBS, "front-door"] as const;
 
 /**
- * The full topology for one chaos run, all in `dataDir`: 3 etcd members on free ports,
- * 2 backends, 2 web replicas and the front door, each a separate process. Every change
- * (kill, restart, heal, stop) runs one at a time through a queue, and nothing starts once
- * stop() was called, so an aborted run cannot leave a process behind.
+ * The backend quota of the chaos cluster: small, so the full-disk fault reaches NOSPACE in a
+ * few seconds, and still several times what the workload's history needs between two of
+ * etcd's periodic compactions.
+ */
+export const CHAOS_QUOTA_BYTES = 48 * 1024 * 1024;
+
+export interface TopologyOptions {
+  quotaBackendBytes?: number;
+}
+
+/**
+ * The full topology for one chaos run, all in `dataDir`: 3 etcd members behind fault proxies
+ * (one per peer port, one per backend and member in front of the client ports), 2 backends on
+ * clocks the run can move (libfaketime, a timestamp file each), 2 web replicas and the front
+ * door, each a separate process. Every change (kill, restart, heal, stop) runs one at a time
+ * through a queue, and nothing starts once stop() was called, so an aborted run cannot leave
+ * a process behind.
  */
 export class Topology {
   private queue: Promise<unknown> = Promise.resolve();
@@ -20,32 +37,60 @@ export class Topology {
 
   private constructor(
     private readonly dataDir: string,
-    private etcdCluster: EtcdCluster,
+    readonly proxied: ProxiedCluster,
     readonly stack: Stack,
+    private readonly clocks: MovableClock[],
+    readonly quotaBytes: number,
   ) {}
 
-  static async start(dataDir: string): Promise<Topology> {
-    const etcd = await startEtcdCluster({ dataDir: join(dataDir, "etcd"), logDir: join(dataDir, "logs") });
+  static async start(dataDir: string, options: TopologyOptions = {}): Promise<Topology> {
+    const quotaBytes = options.quotaBackendBytes ?? CHAOS_QUOTA_BYTES;
+    const proxied = await ProxiedCluster.start({
+      ...clusterDirs(dataDir),
+      clients: BACKENDS.length,
+      quotaBackendBytes: quotaBytes,
+    });
     let stack: Stack | undefined;
     try {
+      const clockDir = join(dataDir, "clocks");
+      mkdirSync(clockDir, { recursive: true });
+      const clocks = BACKENDS.map((name) => new MovableClock(join(clockDir, `${name}.faketime`)));
       const ports = await freePorts(5);
-      // Cheap password hashing keeps signups and logins from eating the 2 cores the run has.
-      stack = new Stack(twoByTwo(ports, dataDir, etcd.endpoints));
+      stack = new Stack({
+        ...twoByTwo(ports, dataDir, proxied.endpoints),
+        // Each backend reaches etcd through its own proxies, on a clock the run can move.
+        backendEnv: (i) => ({
+          ETCD_ENDPOINTS: proxied.network.clientEndpoints(i).join(","),
+          ...clocks[i]!.env(),
+        }),
+      });
       await stack.start();
-      return new Topology(dataDir, etcd, stack);
+      return new Topology(dataDir, proxied, stack, clocks, quotaBytes);
     } catch (err) {
       await stack?.stop();
-      await etcd.stop();
+      await proxied.stop();
       throw err;
     }
   }
 
   get etcd(): EtcdCluster {
-    return this.etcdCluster;
+    return this.proxied.cluster;
+  }
+
+  get network(): EtcdNetwork {
+    return this.proxied.network;
   }
 
   get frontUrl(): string {
     return this.stack.frontUrl;
+  }
+
+  get backendAddrs(): string[] {
+    return this.stack.backendAddrs;
+  }
+
+  logFile(name: string): string {
+    return join(this.dataDir, "logs", `${name}.log`);
   }
 
   /** Runs one change after the previous one; refused once the topology is stopped. */
@@ -63,6 +108,15 @@ export class Topology {
   }
 
   /**
+   * Sets backend i's wall clock, in libfaketime's syntax relative to the real clock ("+3m",
+   * "-90s", "+0"). The backend reads it within a second (FAKETIME_CACHE_DURATION): a clock can
+   * jump while the process runs, backwards too. Its monotonic clock is never touched.
+   */
+  setClock(i: number, offset: string): void {
+    this.clocks[i]!.set(offset);
+  }
+
+  /**
    * Stops every Flock process and every etcd member (SIGKILL when `hard`, else SIGTERM),
    * then starts them all again on the same data. Returns how long each phase took.
    */
@@ -72,32 +126,35 @@ export class Topology {
       const t0 = Date.now();
       if (hard) {
         await Promise.all(STACK_ORDER.map((name) => this.stack.killProcess(name)));
-        await Promise.all(this.etcdCluster.members.map((_, i) => this.etcdCluster.kill(i, "SIGKILL")));
       } else {
         await this.stack.stop();
       }
-      await this.etcdCluster.stop();
       const t1 = Date.now();
-      this.etcdCluster = await startEtcdCluster({
-        dataDir: join(this.dataDir, "etcd"),
-        logDir: join(this.dataDir, "logs"),
-      });
+      await this.proxied.restartAll(hard);
       const t2 = Date.now();
       await this.stack.start();
       const s = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
-      return `stop ${s(t1 - t0)}, etcd up ${s(t2 - t1)}, Flock up ${s(Date.now() - t2)}`;
+      return `Flock stop ${s(t1 - t0)}, etcd restart ${s(t2 - t1)}, Flock up ${s(Date.now() - t2)}`;
     });
   }
 
-  /** Everything back: paused members resumed, dead members and processes started again, etcd healthy. */
+  /**
+   * Everything back: links healed, clocks true, paused members resumed, dead members and
+   * processes started again, a NOSPACE alarm cleared, etcd healthy.
+   */
   heal(): Promise<void> {
     return this.change(async () => {
-      const etcd = this.etcdCluster;
+      this.network.heal();
+      for (const clock of this.clocks) clock.set("+0");
+      const etcd = this.etcd;
       for (let i = 0; i < etcd.members.length; i++) {
-        if (etcd.members[i]!.pid === undefined) await etcd.restart(i);
-        else await etcd.kill(i, "SIGCONT");
+        if (etcd.members[i]!.pid === undefined) {
+          // Health waits for no alarm, cleared just below.
+          await etcd.restart(i).catch(() => undefined);
+        } else await etcd.kill(i, "SIGCONT");
       }
-      await etcd.waitHealthy();
+      await healthyClearingAlarms(this.etcd);
+      await this.proxied.learnIds();
       for (const name of STACK_ORDER) {
         const pid = this.pidOf(name);
         if (pid !== undefined && !isAlive(pid)) {
@@ -114,7 +171,7 @@ export class Topology {
     this.closed = true;
     await this.queue;
     await this.stack.stop().catch(() => undefined);
-    await this.etcdCluster.stop();
+    await this.proxied.stop();
   }
 }
 

@@ -26,6 +26,8 @@ const MIX: [Action, number][] = [
 ];
 type Action = "post" | "badPost" | "follow" | "unfollow" | "feed" | "login" | "logout" | "signup";
 const TOTAL_WEIGHT = MIX.reduce((sum, [, w]) => sum + w, 0);
+/** Extra sessions a user keeps open at most (the accounts service allows 50 per account). */
+const MAX_EXTRA_SESSIONS = 15;
 const TEXTS = [
   "hello from the chaos run",
   "ünïcödé ✓ survives",
@@ -153,13 +155,19 @@ class VirtualUser {
       case "feed":
         return this.client.feed(this.name, this.token);
       case "login": {
+        // Stay far below the sessions an account may hold (a login beyond it ends the oldest).
+        if (this.extraTokens.length >= MAX_EXTRA_SESSIONS) return this.act("logout");
         const reply = await this.client.login(this.name, this.password);
         if (reply.status === 201) this.extraTokens.push(tokenOf(reply));
         return reply;
       }
       case "logout": {
         const token = this.extraTokens.shift();
-        return token ? this.client.logout(this.name, token) : undefined;
+        if (!token) return undefined;
+        const reply = await this.client.logout(this.name, token);
+        // A read with the token just logged out must be refused (the checker looks).
+        if (reply.status === 204 && this.rng.chance(0.5)) await this.client.feed(this.name, token);
+        return reply;
       }
       case "signup": {
         // Half race other users for a few shared names (at most one may win); half are fresh.

@@ -1,8 +1,8 @@
 import { Metadata, status, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { requestIdOf } from "../../grpc/metadata.js";
-import { FlockError } from "../../shared/errors.js";
-import { isStoreUnavailable } from "../../storage/etcd/errors.js";
+import { FlockError, STORAGE_FULL_MESSAGE } from "../../shared/errors.js";
+import { isStorageFull, isStoreUnavailable } from "../../storage/etcd/errors.js";
 import { ViewNotReadyError } from "../../storage/watch-cache.js";
 
 /** The longest a call without a deadline of its own may run before it is answered DEADLINE_EXCEEDED. */
@@ -33,7 +33,8 @@ function hasDeadline(call: ServerUnaryCall<unknown, unknown>): boolean {
 
 /**
  * Wraps an async handler as a grpc-js unary handler: FlockErrors keep their status and
- * message, a store without quorum is UNAVAILABLE, anything else is logged and INTERNAL
+ * message, a store without quorum is UNAVAILABLE, a store out of space is UNAVAILABLE saying
+ * so, anything else is logged and INTERNAL
  * (its details never leave the process).
  */
 export function unary<Req, Res>(
@@ -77,6 +78,10 @@ export function grpcErrorOf(err: unknown, log: Logger, method: string, requestId
     const trailer = new Metadata();
     if (err.retryAfterSeconds !== undefined) trailer.set("retry-after", String(err.retryAfterSeconds));
     return { code: err.code, details: err.message, metadata: trailer };
+  }
+  if (isStorageFull(err)) {
+    log.warn({ method, requestId, err: String(err) }, "store is out of space");
+    return { code: status.UNAVAILABLE, details: STORAGE_FULL_MESSAGE };
   }
   if (isStoreUnavailable(err) || err instanceof ViewNotReadyError) {
     log.warn({ method, requestId, err: String(err) }, "store unavailable");

@@ -14,7 +14,7 @@ import {
   type IWatchResponse,
   type IDuplexStream,
 } from "etcd3";
-import { isTransient, StoreTimeoutError } from "./errors.js";
+import { isStorageFull, isTransient, StoreTimeoutError } from "./errors.js";
 
 /** What every etcd-backed storage is opened with. */
 export interface EtcdStorageOptions {
@@ -82,11 +82,16 @@ export class EtcdStore {
         // A member that keeps failing (down, stopped, partitioned) is skipped for a while: first
         // briefly, so one that only failed during an election is back soon, then longer each
         // time its trial call fails, so a dead or frozen member rarely costs a call a timeout.
+        // A member refusing writes for lack of space still answers: its circuit stays closed,
+        // so reads keep going to it.
         host: () =>
-          circuitBreaker(handleWhen(isRecoverableError), {
-            halfOpenAfter: new ExponentialBackoff({ initialDelay: 500, maxDelay: 15_000 }),
-            breaker: new ConsecutiveBreaker(3),
-          }),
+          circuitBreaker(
+            handleWhen((err) => isRecoverableError(err) && !isStorageFull(err)),
+            {
+              halfOpenAfter: new ExponentialBackoff({ initialDelay: 500, maxDelay: 15_000 }),
+              breaker: new ConsecutiveBreaker(3),
+            },
+          ),
       },
     });
   }
@@ -180,10 +185,11 @@ export class EtcdStore {
     let attempts = 0;
     const done = (ok: boolean) =>
       this.observer?.callDone(what, (performance.now() - started) / 1000, ok, attempts);
-    const deadline = Date.now() + this.timeoutMs;
+    // The budget runs on the monotonic clock: a wall clock stepped back must not stretch it.
+    const deadline = performance.now() + this.timeoutMs;
     let lastError: unknown;
     for (let attempt = 0; ; attempt++) {
-      const remaining = deadline - Date.now();
+      const remaining = deadline - performance.now();
       if (remaining <= 0) {
         done(false);
         throw new StoreTimeoutError(
@@ -205,7 +211,7 @@ export class EtcdStore {
         lastError = err;
       }
       const backoff = Math.min(250, 10 * 2 ** attempt) * (0.5 + Math.random() / 2);
-      await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())));
+      await sleep(Math.min(backoff, Math.max(0, deadline - performance.now())));
     }
   }
 }

@@ -16,9 +16,26 @@ export class StoreTimeoutError extends Error {
   override readonly name = "StoreTimeoutError";
 }
 
-/** Unavailable, deadline, no leader, leader changed, circuit open: worth another try elsewhere. */
+/** etcd's words when its NOSPACE alarm is raised (the backend quota is reached). */
+const STORAGE_FULL_MESSAGE = /database space exceeded/;
+
+/**
+ * etcd is out of space (its NOSPACE alarm): every write is refused, and refused definitely
+ * (nothing was applied), until an operator frees space (README: "Runbook: etcd is out of
+ * space"); reads still work. Not transient: another try, on any member, gets the same answer.
+ */
+export function isStorageFull(err: unknown): boolean {
+  return err instanceof Error && STORAGE_FULL_MESSAGE.test(err.message);
+}
+
+/**
+ * Unavailable, deadline, no leader, leader changed, circuit open: worth another try elsewhere.
+ * (The etcd3 client calls every RESOURCE_EXHAUSTED recoverable, NOSPACE included; it is not.)
+ */
 export function isTransient(err: unknown): boolean {
-  return err instanceof Error && (isRecoverableError(err) || isBrokenCircuitError(err));
+  return (
+    err instanceof Error && (isRecoverableError(err) || isBrokenCircuitError(err)) && !isStorageFull(err)
+  );
 }
 
 /** etcd's own words for "no answer now" that the client does not turn into a recoverable error. */

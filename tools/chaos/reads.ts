@@ -1,0 +1,321 @@
+import { FEED_PAGE } from "./client.js";
+import { WRITE_TYPES, type FaultRecord, type Op, type PostView } from "./history.js";
+
+/**
+ * The checks on what reads showed while the run went on (issue 12 and 16), beside the final
+ * state's: every read that began after an acknowledgement reflects it, feeds keep real-time
+ * order, and a minority never acknowledged a write.
+ */
+
+type Flag = (kind: string, message: string) => void;
+
+export interface ReadStats {
+  /** Feed reads during the run whose page was checked. */
+  feedReadsChecked: number;
+  /** (read, post) pairs where an acknowledged post had to be on the page. */
+  readEntriesExpected: number;
+  /** Post lists (run reads, final feeds and pages) checked for real-time order. */
+  listsOrderChecked: number;
+  /** Writes requested during a window where only a minority was reachable. */
+  writesInMinorityWindows: number;
+}
+
+/** When a post (all attempts with its text) was first sent and first acknowledged. */
+interface PostTimes {
+  author: string;
+  invokedAt: number;
+  /** +∞ when no attempt was acknowledged (the outcome is unknown). */
+  ackedAt: number;
+}
+
+/** Revisions are decimal strings: compare them as numbers, never as strings. */
+const rev = (id: string) => Number(id);
+const textKey = (text: string) => text.normalize("NFC").trim();
+
+export function checkReads(
+  ops: readonly Op[],
+  finalPosts: ReadonlyMap<string, readonly PostView[]>,
+  finalFeeds: ReadonlyMap<string, readonly PostView[]>,
+  faults: readonly FaultRecord[],
+  graceMs: number,
+  flag: Flag,
+): ReadStats {
+  const stats: ReadStats = {
+    feedReadsChecked: 0,
+    readEntriesExpected: 0,
+    listsOrderChecked: 0,
+    writesInMinorityWindows: 0,
+  };
+  const times = postTimes(ops, finalPosts);
+  const pairs = pairOps(ops);
+
+  // 1. Real-time order: if post B was sent after post A was acknowledged, B is above A in
+  //    every list that holds both; and every list is in commit order (ids descending).
+  const feedReads = ops.filter((o) => o.type === "feed" && o.outcome === "ok" && o.feedIds);
+  for (const read of feedReads)
+    checkOrder(read.feedIds!, times, `${read.user}'s feed read (op ${read.id})`, flag);
+  for (const [reader, feed] of finalFeeds) {
+    checkOrder(
+      feed.map((p) => p.id),
+      times,
+      `${reader}'s final feed`,
+      flag,
+    );
+  }
+  for (const [author, posts] of finalPosts) {
+    checkOrder(
+      posts.map((p) => p.id),
+      times,
+      `${author}'s page`,
+      flag,
+    );
+  }
+  stats.listsOrderChecked = feedReads.length + finalFeeds.size + finalPosts.size;
+
+  // 2. Read after ack: a feed read that began after a post's acknowledgement, by a reader who
+  //    followed its author from before the post was sent until the read ended, shows it (if
+  //    it is among the newest FEED_PAGE posts of the feed, which the page holds).
+  const acked = new Map<string, { id: string; t: PostTimes }[]>();
+  for (const [id, t] of times) {
+    if (t.ackedAt === Number.POSITIVE_INFINITY) continue;
+    const list = acked.get(t.author);
+    if (list) list.push({ id, t });
+    else acked.set(t.author, [{ id, t }]);
+  }
+  for (const list of acked.values()) list.sort((a, b) => rev(b.id) - rev(a.id));
+  const authorsOf = new Map<string, string[]>();
+  for (const key of pairs.keys()) {
+    const [reader, author] = key.split("→") as [string, string];
+    authorsOf.set(reader, [...(authorsOf.get(reader) ?? []), author]);
+  }
+  for (const read of feedReads) {
+    stats.feedReadsChecked++;
+    const ids = new Set(read.feedIds!);
+    const full = read.feedIds!.length >= FEED_PAGE;
+    const oldest = full ? Math.min(...read.feedIds!.map(rev)) : Number.NEGATIVE_INFINITY;
+    for (const author of authorsOf.get(read.user) ?? []) {
+      const pair = pairs.get(`${read.user}→${author}`)!;
+      // What the page shows of this author: whether they were certainly (un)followed throughout.
+      for (const { id, t } of acked.get(author) ?? []) {
+        if (rev(id) <= oldest) break;
+        if (t.ackedAt >= read.invokedAt) continue;
+        if (!followedDuring(pair, t.invokedAt, read.completedAt, graceMs)) continue;
+        stats.readEntriesExpected++;
+        if (!ids.has(id)) {
+          flag(
+            "stale-read",
+            `${read.user}'s feed read (op ${read.id}, began +${read.invokedAt.toFixed(0)} ms) misses post ${id} by ` +
+              `${author}, acknowledged at +${t.ackedAt.toFixed(0)} ms, whom ${read.user} followed throughout`,
+          );
+        }
+      }
+    }
+    // And it shows no post of an author the reader had certainly stopped following before it began.
+    for (const id of read.feedIds!) {
+      const author = times.get(id)?.author;
+      if (author === undefined) continue;
+      const pair = pairs.get(`${read.user}→${author}`) ?? [];
+      if (unfollowedDuring(pair, read.invokedAt, read.completedAt, graceMs)) {
+        flag(
+          "stale-read",
+          `${read.user}'s feed read (op ${read.id}) shows post ${id} by ${author}, whom ${read.user} had ` +
+            "unfollowed (acknowledged) before the read began",
+        );
+      }
+    }
+  }
+
+  // 3. Other reads after acknowledgements: a token logged out (acknowledged) is refused by every
+  //    later request; an account whose signup was acknowledged is found by later logins and follows.
+  const loggedOut = new Map<string, number>();
+  for (const o of ops) {
+    if (o.type === "logout" && o.outcome === "ok" && o.token) {
+      loggedOut.set(o.token, Math.min(loggedOut.get(o.token) ?? Number.POSITIVE_INFINITY, o.completedAt));
+    }
+  }
+  const signedUp = new Map<string, { at: number; password: string }[]>();
+  for (const o of ops) {
+    if (o.type === "signup" && o.outcome === "ok") {
+      signedUp.set(o.user, [
+        ...(signedUp.get(o.user) ?? []),
+        { at: o.completedAt, password: o.password ?? "" },
+      ]);
+    }
+  }
+  for (const o of ops) {
+    if (o.type !== "login" && o.type !== "signup" && o.token && o.outcome === "ok") {
+      const out = loggedOut.get(o.token);
+      if (out !== undefined && o.invokedAt > out) {
+        flag(
+          "stale-read",
+          `op ${o.id} (${o.type} by ${o.user}) was accepted with a token logged out before it was sent`,
+        );
+      }
+    }
+    if (o.type === "login" && o.status === 401) {
+      const signup = signedUp.get(o.user)?.find((s) => s.at < o.invokedAt && s.password === o.password);
+      if (signup)
+        flag(
+          "stale-read",
+          `login op ${o.id} of ${o.user} was refused after the account's signup was acknowledged`,
+        );
+    }
+    if (o.type === "follow" && o.status === 404 && o.target) {
+      if (signedUp.get(o.target)?.some((s) => s.at < o.invokedAt)) {
+        flag(
+          "stale-read",
+          `follow op ${o.id} (${o.user} → ${o.target}) answered 404 after ${o.target}'s signup was acknowledged`,
+        );
+      }
+    }
+  }
+
+  // 4. A minority never acknowledges a write: while the backends could reach only a minority of
+  //    members, no write requested after the partition began was acknowledged before it healed.
+  for (const fault of faults) {
+    const window = fault.noAckWindow;
+    if (!window) continue;
+    for (const o of ops) {
+      if (!WRITE_TYPES.has(o.type) || o.invokedAt < window.from || o.completedAt > window.to) continue;
+      stats.writesInMinorityWindows++;
+      if (o.outcome === "ok") {
+        flag(
+          "minority-ack",
+          `${o.type} op ${o.id} by ${o.user} was acknowledged (${o.status}) while only a minority of etcd members ` +
+            `was reachable (${fault.kind}/${fault.variant} at +${(fault.at / 1000).toFixed(1)}s)`,
+        );
+      }
+    }
+  }
+  return stats;
+}
+
+/**
+ * Every stored or acknowledged post by id: its author, when its text was first sent, when it
+ * was first acknowledged. Ids come from acknowledgements and from the final pages (an
+ * unknown-outcome post that was stored is known only there).
+ */
+function postTimes(
+  ops: readonly Op[],
+  finalPosts: ReadonlyMap<string, readonly PostView[]>,
+): Map<string, PostTimes> {
+  const byText = new Map<string, PostTimes>();
+  for (const o of ops) {
+    if (o.type !== "post" || o.text === undefined) continue;
+    const key = textKey(o.text);
+    const t = byText.get(key) ?? {
+      author: o.user,
+      invokedAt: o.invokedAt,
+      ackedAt: Number.POSITIVE_INFINITY,
+    };
+    t.invokedAt = Math.min(t.invokedAt, o.invokedAt);
+    if (o.outcome === "ok") t.ackedAt = Math.min(t.ackedAt, o.completedAt);
+    byText.set(key, t);
+  }
+  const times = new Map<string, PostTimes>();
+  for (const o of ops) {
+    if (o.type === "post" && o.outcome === "ok" && o.postId && o.text !== undefined) {
+      times.set(o.postId, byText.get(textKey(o.text))!);
+    }
+  }
+  for (const posts of finalPosts.values()) {
+    for (const p of posts) {
+      const t = byText.get(textKey(p.text));
+      if (t && !times.has(p.id)) times.set(p.id, t);
+    }
+  }
+  return times;
+}
+
+/**
+ * In a list shown newest first, a post shown above another must not have been acknowledged
+ * before the other was even sent; and ids (commit revisions) must descend.
+ */
+function checkOrder(
+  ids: readonly string[],
+  times: ReadonlyMap<string, PostTimes>,
+  where: string,
+  flag: Flag,
+): void {
+  let earliestAckAbove = Number.POSITIVE_INFINITY;
+  let above: string | undefined;
+  for (let j = 0; j < ids.length; j++) {
+    const id = ids[j]!;
+    if (j > 0 && rev(id) > rev(ids[j - 1]!)) {
+      flag(
+        "order",
+        `${where}: post ${id} is below post ${ids[j - 1]}, which is not newer (ids are commit order)`,
+      );
+    }
+    const t = times.get(id);
+    if (!t) continue;
+    if (earliestAckAbove < t.invokedAt) {
+      flag(
+        "order",
+        `${where}: post ${above} is shown above post ${id}, yet it was acknowledged (+${earliestAckAbove.toFixed(0)} ms) ` +
+          `before ${id} was sent (+${t.invokedAt.toFixed(0)} ms)`,
+      );
+    }
+    if (t.ackedAt < earliestAckAbove) {
+      earliestAckAbove = t.ackedAt;
+      above = id;
+    }
+  }
+}
+
+function pairOps(ops: readonly Op[]): Map<string, Op[]> {
+  const pairs = new Map<string, Op[]>();
+  for (const o of ops) {
+    if ((o.type !== "follow" && o.type !== "unfollow") || !o.target) continue;
+    const key = `${o.user}→${o.target}`;
+    pairs.set(key, [...(pairs.get(key) ?? []), o]);
+  }
+  return pairs;
+}
+
+/** The last acknowledged op of the pair answered before `t`. */
+function lastBefore(pair: readonly Op[], t: number): Op | undefined {
+  let last: Op | undefined;
+  for (const o of pair) {
+    if (o.outcome === "ok" && o.completedAt < t && (!last || o.completedAt > last.completedAt)) last = o;
+  }
+  return last;
+}
+
+/**
+ * Whether an op of `type` may have taken effect after `after` and before `until`: acknowledged
+ * or unknown, sent before `until`, and not over (plus a grace for unknown ones, which the etcd
+ * client may still apply late) before `after`.
+ */
+function mayHaveApplied(
+  pair: readonly Op[],
+  type: Op["type"],
+  after: number,
+  until: number,
+  graceMs: number,
+) {
+  return pair.some(
+    (o) =>
+      o.type === type &&
+      o.outcome !== "failed" &&
+      o.invokedAt < until &&
+      (o.outcome === "ok" ? o.completedAt : o.completedAt + graceMs) > after,
+  );
+}
+
+/** Certainly followed from before `since` until `until`. */
+export function followedDuring(pair: readonly Op[], since: number, until: number, graceMs: number): boolean {
+  const last = lastBefore(pair, since);
+  return last?.type === "follow" && !mayHaveApplied(pair, "unfollow", last.invokedAt, until, graceMs);
+}
+
+/** Certainly not followed from before `since` until `until` (an acknowledged unfollow, and no follow racing it). */
+export function unfollowedDuring(
+  pair: readonly Op[],
+  since: number,
+  until: number,
+  graceMs: number,
+): boolean {
+  const last = lastBefore(pair, since);
+  return last?.type === "unfollow" && !mayHaveApplied(pair, "follow", last.invokedAt, until, graceMs);
+}
