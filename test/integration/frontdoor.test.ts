@@ -308,10 +308,15 @@ describe("front door (HAProxy)", () => {
     );
 
     // Open connections per address: the sixth from one address is refused, another address is not.
+    // Each held connection is answered once first, so HAProxy has surely counted it (its threads
+    // accept on their own: a connection only queued in the kernel is not counted yet).
     const sockets: net.Socket[] = [];
     const open = (from: string) =>
       new Promise<net.Socket>((resolve, reject) => {
-        const s = net.connect({ host: "127.0.0.1", port: d.port, localAddress: from }, () => resolve(s));
+        const s = net.connect({ host: "127.0.0.1", port: d.port, localAddress: from }, () =>
+          s.write("GET /x HTTP/1.1\r\nHost: flock\r\n\r\n"),
+        );
+        s.once("data", () => resolve(s));
         s.on("error", reject);
         sockets.push(s);
       });

@@ -137,8 +137,8 @@ export function sendRaw(
 
 /**
  * Every fact the store holds, key → value (hex), except login-failure counters (a failed login
- * is meant to count) and the writers' ticks (they move only with the facts). "Nothing stored"
- * means this is unchanged.
+ * is meant to count), the writers' ticks and their applied-marks (`_r/`, bookkeeping that moves
+ * only with the facts and expires). "Nothing stored" means this is unchanged.
  */
 export interface StoreSnapshot {
   facts: Record<string, string>;
@@ -149,7 +149,7 @@ export async function snapshot(flock: InProcessFlock): Promise<StoreSnapshot> {
   const all = await flock.store.range({ key: "flock/", end: prefixEnd("flock/") });
   const facts = Object.create(null) as Record<string, string>;
   for (const kv of all.kvs) {
-    if (/\/_s\/loginfail\/|\/t\/[a-z]$/.test(kv.key)) continue;
+    if (/\/_s\/loginfail\/|\/t\/[a-z]$|\/_r\//.test(kv.key)) continue;
     facts[kv.key] = Buffer.from(kv.value).toString("hex");
   }
   return { facts };
