@@ -106,6 +106,10 @@ export function haproxyConfig(s: FrontDoorSettings): string {
     // Live streams (Server-Sent Events) are small writes that must leave at once: without this
     // HAProxy holds each for more data, about 200 ms (measured by the bench's streaming workload).
     "    option http-no-delay",
+    // A client that leaves (a live stream closed, a request given up) ends the request on the
+    // replica at once; without it the replica learned only at the next write that failed, or
+    // the 30 s client timeout, and held the stream, its descriptor and its subscription so long.
+    "    option abortonclose",
     "    timeout connect 2s",
     "    timeout client 30s",
     "    timeout server 30s",

@@ -378,4 +378,28 @@ describe("front door (HAProxy)", () => {
     });
     assert.match(echoed, /^HTTP\/1\.1 101/);
   });
+
+  it("lets a replica know at once when a client leaves a live stream", async () => {
+    const a = await replica("a");
+    const d = await door([a.address]);
+    let closed = false;
+    a.state.handle = (_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(": open\n\n");
+      res.on("close", () => (closed = true));
+    };
+    const { hostname, port } = new URL(d.url);
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get({ host: hostname, port, path: "/api/v1/streaming", agent: false }, (res) => {
+        res.once("data", () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on("error", reject);
+    });
+    // The replica holds the stream (a file descriptor, a backend subscription) until it hears:
+    // well before HAProxy's 30 s client timeout would end it.
+    await waitFor("the replica to see the stream closed", async () => closed, 5_000);
+  });
 });

@@ -141,8 +141,12 @@ export function bars(results: BenchResults): Bar[] {
   const r = results.restart;
   out.push({
     bar: `a backend restarted at ${int(r?.postsStored ?? s.postsStored)} posts is ready within 15 s`,
-    measured: r ? `${fmt(r.readyMs / 1000, 1)} s` : "not measured",
-    ok: r ? r.readyMs <= 15_000 : undefined,
+    measured: r
+      ? r.failure
+        ? `not ready after ${fmt(r.readyMs / 1000, 1)} s`
+        : `${fmt(r.readyMs / 1000, 1)} s`
+      : "not measured",
+    ok: r ? !r.failure && r.readyMs <= 15_000 : undefined,
   });
   return out;
 }
@@ -421,7 +425,7 @@ export function formatResults(results: BenchResults): string {
               `${r.name} (pid ${r.killedPid} → ${r.pid})`,
               int(r.postsStored),
               `${fmt(r.listeningMs / 1000, 2)} s`,
-              `${fmt(r.readyMs / 1000, 2)} s`,
+              r.failure ? `not ready after ${fmt(r.readyMs / 1000, 2)} s` : `${fmt(r.readyMs / 1000, 2)} s`,
               fmt(r.cpuSeconds),
               fmt(r.rssMiB),
               fmt(r.heapUsedMiB),
@@ -431,6 +435,7 @@ export function formatResults(results: BenchResults): string {
         )
       : "not measured (BENCH_RESTART=false, or a target deployment)",
   );
+  if (r?.failure) lines.push("", "```", r.failure, "```");
 
   if (results.profiles.length > 0) {
     section("CPU profiles (V8 sampling profiler in every Flock process; shares of busy samples, self time)");

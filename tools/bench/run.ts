@@ -184,10 +184,12 @@ export async function runBench(config: BenchConfig, options: RunOptions = {}): P
         rssMiB: after?.rssMiB,
         heapUsedMiB: after?.heapUsedMiB,
       };
-      progress.done(
-        `${name} ready ${(timing.readyMs / 1000).toFixed(2)} s after it was started again (${cpu ?? "?"} CPU s); RSS ${after?.rssMiB ?? "?"} MiB`,
-      );
-      if (profileFile) {
+      if (timing.failure) progress.done(`${name} was not ready: ${timing.failure}`);
+      else
+        progress.done(
+          `${name} ready ${(timing.readyMs / 1000).toFixed(2)} s after it was started again (${cpu ?? "?"} CPU s); RSS ${after?.rssMiB ?? "?"} MiB`,
+        );
+      if (profileFile && !timing.failure) {
         profiles.push({
           workload: `${name} restart until SERVING`,
           concurrency: 0,

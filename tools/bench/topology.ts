@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePorts, startEtcdCluster, type EtcdCluster } from "../../src/launcher/etcd-cluster.js";
@@ -21,6 +21,8 @@ export interface RestartTiming {
   readyMs: number;
   /** From spawning until its gRPC port accepted connections (before the view is loaded). */
   listeningMs: number;
+  /** Set when it was not ready in time: why, and the end of its log. */
+  failure?: string;
 }
 
 /** The Flock under test: where to send requests, its etcd, and its processes (by pid). */
@@ -130,15 +132,23 @@ export async function startTopology(options: StartOptions): Promise<Topology> {
         if (profileFile) await rm(flag, { force: true });
       }
       const listeningMs = performance.now() - spawned;
-      await flock.waitReady(name, timeoutMs);
+      const failure = await flock.waitReady(name, timeoutMs).then(
+        () => undefined,
+        // Not ready in time is a result to report (with what the process said), not the end of the run.
+        async (err: unknown) => {
+          const log = await readFile(join(dir, "logs", `${name}.log`), "utf8").catch(() => "");
+          return `${String(err)}; the end of its log:\n${log.split("\n").slice(-30).join("\n")}`;
+        },
+      );
       const readyMs = performance.now() - spawned;
-      if (profileFile) await new HookClient(hookDir).profileStop(pidOf(name)!, profileFile);
+      if (profileFile && !failure) await new HookClient(hookDir).profileStop(pidOf(name)!, profileFile);
       return {
         name,
         killedPid,
-        pid: pidOf(name)!,
+        pid: pidOf(name) ?? killedPid,
         readyMs: Math.round(readyMs),
         listeningMs: Math.round(listeningMs),
+        failure,
       };
     },
     stop,

@@ -83,7 +83,9 @@ export class ProxiedCluster {
   }
 
   async replaceMember(i: number): Promise<{ removed: string; added: string }> {
-    const result = await this.current.replaceMember(i);
+    // Each step may take longer than the launcher's 30 s default here: the whole topology and
+    // the workload share two cores with a new member replaying the raft log.
+    const result = await this.current.replaceMember(i, 90_000);
     await this.learnIds();
     return result;
   }
