@@ -73,6 +73,12 @@ function baseline(): { ops: Op[]; state: FinalState } {
       ["bob", 409],
       ["carol", 409],
     ]),
+    reposted: new Map(),
+    postReads: new Map(),
+    likers: new Map(),
+    reposters: new Map(),
+    threadReplies: new Map(),
+    notifications: new Map(),
   };
   return { ops, state };
 }
