@@ -220,6 +220,7 @@ describe("conversation checks on hand-made histories", () => {
       b.state.postReads.set("40", { status: 404 });
       b.state.notifications.set("alice", [note("11", "follow", "bob")]);
       b.state.threadReplies.set("20", []);
+      b.streams[0]!.events.push(ev("63", "delete", { id: "20" }, 0, 63));
       return b;
     };
     const clean = deleted();
@@ -250,6 +251,11 @@ describe("conversation checks on hand-made histories", () => {
       op({ type: "feed", user: "bob", invokedAt: 70, completedAt: 71, feedIds: ["20"], feedSize: 1 }),
     );
     assert.deepEqual(kinds(inRead), ["deleted-reappears"]);
+    // bob follows alice throughout: the delete of p1 must come on his stream.
+    const noDeleteEvent = deleted();
+    noDeleteEvent.streams[0]!.events.pop();
+    assert.deepEqual(kinds(noDeleteEvent), ["stream-missed"]);
+
     const inStream = deleted();
     const log = inStream.streams[0]!;
     log.connections.push({ openedAt: 64, lastEventId: "9.1", status: 200, respondedAt: 65 });

@@ -469,6 +469,24 @@ function checkStreams(h: History, streams: readonly StreamLog[], flag: Flag, sta
           `${reader}'s stream never carried post ${id} (op ${o.id}) by ${o.user}, followed throughout`,
         );
     }
+    // Every acknowledged delete, sent after the stream first opened, of a post of the reader's
+    // or of an author they followed from before it until the end (a post they may have seen).
+    for (const [id, mine] of h.deletes) {
+      const author = h.authorOf(id);
+      const sent = mine.filter((o) => o.outcome !== "failed");
+      if (!author || !sent.some((o) => o.outcome === "ok")) continue;
+      const first = Math.min(...sent.map((o) => o.invokedAt));
+      if (first < from) continue;
+      const pair = h.follows.get(`${reader}→${author}`);
+      if (author !== reader && (!pair || !followedThroughout(pair, first, h.graceMs))) continue;
+      stats.streamEventsExpected++;
+      if (!log.events.some((e) => e.type === "delete" && (e.data as { id?: string } | undefined)?.id === id))
+        flag(
+          "stream-missed",
+          `${reader}'s stream never carried the delete of post ${id} by ${author} (acknowledged, op ` +
+            `${sent.find((o) => o.outcome === "ok")!.id})`,
+        );
+    }
     // And every reply to the reader's posts, as a notification at the reply's position ".1".
     for (const [id, o] of h.written) {
       if (o.type !== "reply" || o.inReplyToAuthor !== reader || o.user === reader) continue;
