@@ -7,6 +7,8 @@ const PAGE = 100;
 const MAX_PAGES = 5_000;
 const READ_ATTEMPTS = 8;
 const PARALLEL = 6;
+/** Reads of one post and its lists are small: more of them at once. */
+const SMALL_READS_PARALLEL = 12;
 
 /**
  * Reads the final state through the public API once the cluster has healed: who exists,
@@ -113,18 +115,26 @@ export async function observe(baseUrl: string, ops: readonly Op[]): Promise<Fina
   for (const o of ops) {
     if (o.type === "reply" && o.postId && o.inReplyTo && deleted.has(o.postId)) parents.add(o.inReplyTo);
   }
-  await forEach([...acted], async (id) => {
-    const path = `/api/v1/posts/${encodeURIComponent(id)}`;
-    const reply = await api("GET", path);
-    if (reply.status !== 200 && reply.status !== 404) throw unexpected("GET", path, reply);
-    state.postReads.set(id, {
-      status: reply.status,
-      post: reply.status === 200 ? (reply.body as PostView) : undefined,
-    });
-    if (reply.status !== 200) return;
-    state.likers.set(id, await pages<string>(api, `${path}/likes`, "usernames"));
-    state.reposters.set(id, await pages<string>(api, `${path}/reposts`, "usernames"));
-  });
+  await forEach(
+    [...acted],
+    async (id) => {
+      const path = `/api/v1/posts/${encodeURIComponent(id)}`;
+      const reply = await api("GET", path);
+      if (reply.status !== 200 && reply.status !== 404) throw unexpected("GET", path, reply);
+      state.postReads.set(id, {
+        status: reply.status,
+        post: reply.status === 200 ? (reply.body as PostView) : undefined,
+      });
+      if (reply.status !== 200) return;
+      const [likers, reposters] = await Promise.all([
+        pages<string>(api, `${path}/likes`, "usernames"),
+        pages<string>(api, `${path}/reposts`, "usernames"),
+      ]);
+      state.likers.set(id, likers);
+      state.reposters.set(id, reposters);
+    },
+    SMALL_READS_PARALLEL,
+  );
   await forEach([...parents], async (id) => {
     const path = `/api/v1/posts/${encodeURIComponent(id)}/thread`;
     const first = await api("GET", `${path}?limit=${PAGE}`);
@@ -202,12 +212,16 @@ async function pages<T>(
   throw new Error(`GET ${path}: more than ${MAX_PAGES} pages`);
 }
 
-async function forEach<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+async function forEach<T>(
+  items: readonly T[],
+  fn: (item: T) => Promise<void>,
+  parallel = PARALLEL,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await fn(items[next++]!);
   };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
 }
 
 function unexpected(what: string, subject: string, reply: Reply): Error {
