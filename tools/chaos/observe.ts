@@ -79,7 +79,8 @@ export async function observe(baseUrl: string, ops: readonly Op[]): Promise<Fina
       ops.filter((o) => ["follow", "unfollow", "block", "unblock"].includes(o.type)).map((o) => o.user),
     ),
   ];
-  await forEach(
+  // The feeds, notifications, posts and threads below are read side by side.
+  const feedsRead = forEach(
     readers.filter((r) => tokens.has(r)),
     async (reader) => {
       state.feeds.set(reader, await pages<PostView>(api, "/api/v1/feed", "posts", tokens.get(reader)));
@@ -93,7 +94,7 @@ export async function observe(baseUrl: string, ops: readonly Op[]): Promise<Fina
     involved.add(o.user);
     if (o.target) involved.add(o.target);
   }
-  await forEach(
+  const notificationsRead = forEach(
     [...tokens.keys()].filter((u) => involved.has(u)),
     async (user) => {
       state.notifications.set(
@@ -115,7 +116,7 @@ export async function observe(baseUrl: string, ops: readonly Op[]): Promise<Fina
   for (const o of ops) {
     if (o.type === "reply" && o.postId && o.inReplyTo && deleted.has(o.postId)) parents.add(o.inReplyTo);
   }
-  await forEach(
+  const postsRead = forEach(
     [...acted],
     async (id) => {
       const path = `/api/v1/posts/${encodeURIComponent(id)}`;
@@ -135,7 +136,7 @@ export async function observe(baseUrl: string, ops: readonly Op[]): Promise<Fina
     },
     SMALL_READS_PARALLEL,
   );
-  await forEach([...parents], async (id) => {
+  const threadsRead = forEach([...parents], async (id) => {
     const path = `/api/v1/posts/${encodeURIComponent(id)}/thread`;
     const first = await api("GET", `${path}?limit=${PAGE}`);
     if (first.status === 404) return;
@@ -145,6 +146,7 @@ export async function observe(baseUrl: string, ops: readonly Op[]): Promise<Fina
       (await pages<PostView>(api, path, "replies")).map((p) => p.id),
     );
   });
+  await Promise.all([feedsRead, notificationsRead, postsRead, threadsRead]);
 
   // Last, since it would create an account where one was lost: a name taken must stay taken.
   await forEach([...acked.keys()], async (user) => {
