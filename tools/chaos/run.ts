@@ -87,13 +87,15 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
         concurrency: options.concurrency,
         signal: stopWorkload.signal,
       });
+      // The streams draw from their own generator, so a seed plans the same faults as before them.
+      const streamRng = new Rng(options.seed + 1);
       const readers = Array.from(
         { length: Math.min(STREAM_READERS, options.concurrency) },
         (_, index) =>
           new StreamReader({
             baseUrl: top.frontUrl,
             recorder,
-            rng: rng.fork(),
+            rng: streamRng.fork(),
             index,
             credentials: () => workload.credentials.get(index),
             signal: stopStreams.signal,
