@@ -104,6 +104,7 @@ export class StreamReader {
         await this.pause(this.options.rng.int(300, 800));
         continue;
       }
+      if (signal.aborted) break;
       const status = await this.connect();
       if (status === 401) this.token = "";
       failures = status === 200 ? 0 : failures + 1;
@@ -148,7 +149,8 @@ export class StreamReader {
         accept: "text/event-stream",
       };
       if (this.position) headers["last-event-id"] = this.position;
-      const req = request(`${this.options.baseUrl}/api/v1/streaming`, { headers });
+      // A connection of its own (no keep-alive pool): a stream's socket ends with it.
+      const req = request(`${this.options.baseUrl}/api/v1/streaming`, { headers, agent: false });
       this.current = { req };
       let finished = false;
       let silence: NodeJS.Timeout | undefined;
@@ -171,7 +173,8 @@ export class StreamReader {
         byClient = true;
         req.destroy();
       };
-      this.options.signal.addEventListener("abort", onAbort, { once: true });
+      if (this.options.signal.aborted) onAbort();
+      else this.options.signal.addEventListener("abort", onAbort, { once: true });
       const quiet = () => {
         clearTimeout(silence);
         silence = setTimeout(() => finish("error", "silent"), SILENCE_MS);
