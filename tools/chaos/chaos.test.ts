@@ -73,6 +73,12 @@ function baseline(): { ops: Op[]; state: FinalState } {
       ["bob", 409],
       ["carol", 409],
     ]),
+    reposted: new Map(),
+    postReads: new Map(),
+    likers: new Map(),
+    reposters: new Map(),
+    threadReplies: new Map(),
+    notifications: new Map(),
   };
   return { ops, state };
 }
@@ -632,5 +638,10 @@ describe("chaos run (short): real processes, real faults", { timeout: 420_000 },
       (summary.checked?.readEntriesExpected ?? 0) > 0,
       `reads during the run were checked\n${context}`,
     );
+    assert.ok(
+      (summary.checked?.reactionStatesChecked ?? 0) > 0,
+      `likes and reposts were checked\n${context}`,
+    );
+    assert.ok((summary.checked?.streamEvents ?? 0) > 0, `live streams received events\n${context}`);
   });
 });

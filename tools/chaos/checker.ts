@@ -1,16 +1,36 @@
 import { DEFAULT_ACCOUNTS_OPTIONS } from "../../src/services/accounts/service.js";
-import type { FaultRecord, Op, PostView, Violation } from "./history.js";
+import { checkConversation, emptyConversationStats, type ConversationStats } from "./conversation.js";
+import {
+  followChanges,
+  writesPost,
+  type FaultRecord,
+  type Op,
+  type PostView,
+  type Violation,
+} from "./history.js";
 import { checkReads, type ReadStats } from "./reads.js";
+import type { StreamLog } from "./streams.js";
+
+/** A notification as GET /api/v1/notifications lists it. */
+export interface NotificationView {
+  id: string;
+  type: string;
+  from: string;
+  createdAt: string;
+  post?: PostView;
+}
 
 /** What the API shows once everything is healed: read by observe.ts, judged here. */
 export interface FinalState {
   /** Every username the history mentions → whether GET /users/:u found it. */
   exists: Map<string, boolean>;
-  /** Author → every post on their page (all pages), newest first. */
+  /** Author → every post of theirs on their page (all pages), newest first; reposts left out. */
   posts: Map<string, PostView[]>;
+  /** User → the ids of the posts their page shows as their reposts. */
+  reposted: Map<string, string[]>;
   /** User → everyone they follow (all pages). */
   following: Map<string, string[]>;
-  /** Reader → their whole feed, for the readers the checker could log in as. */
+  /** Reader → their whole feed (reposts included, with repostedBy), for the readers the checker could log in as. */
   feeds: Map<string, PostView[]>;
   /** Username → status of a login with the password of its acknowledged signup. */
   logins: Map<string, number>;
@@ -18,6 +38,15 @@ export interface FinalState {
   sessions: Map<string, number>;
   /** Username → status of signing it up again with another password (must be 409). */
   resignups: Map<string, number>;
+  /** Post id → GET /api/v1/posts/:id (anonymous), for every post liked, reposted or deleted (or tried). */
+  postReads: Map<string, { status: number; post?: PostView }>;
+  /** Post id → who liked it, who reposted it (all pages), for those of the posts above that exist. */
+  likers: Map<string, string[]>;
+  reposters: Map<string, string[]>;
+  /** Post id → the ids of its thread's replies (all pages), for the parents of replies deleted. */
+  threadReplies: Map<string, string[]>;
+  /** User → their notifications (all pages), newest first. */
+  notifications: Map<string, NotificationView[]>;
 }
 
 export interface CheckOptions {
@@ -33,7 +62,7 @@ export const DEFAULT_CHECK_OPTIONS: CheckOptions = { unknownGraceMs: 15_000 };
 /** Live sessions an account may hold: a login beyond it ends the oldest (not a lost session). */
 const MAX_SESSIONS_PER_ACCOUNT = DEFAULT_ACCOUNTS_OPTIONS.maxSessionsPerAccount;
 
-export interface CheckStats extends ReadStats {
+export interface CheckStats extends ReadStats, ConversationStats {
   postsAcknowledged: number;
   postsRefused: number;
   postsUnknown: number;
@@ -66,6 +95,7 @@ export function check(
   state: FinalState,
   options = DEFAULT_CHECK_OPTIONS,
   faults: readonly FaultRecord[] = [],
+  streams: readonly StreamLog[] = [],
 ): CheckResult {
   const violations: Violation[] = [];
   const flag = (kind: string, message: string) => violations.push({ kind, message });
@@ -83,6 +113,7 @@ export function check(
     followPairsUndecided: 0,
     accountsChecked: 0,
     sessionsChecked: 0,
+    ...emptyConversationStats(),
   };
 
   checkAccounts(ops, state, flag, stats);
@@ -91,6 +122,7 @@ export function check(
   checkFollowState(pairs, state, options, flag, stats);
   checkPosts(ops, state, pairs, options, flag, stats);
   Object.assign(stats, checkReads(ops, state.posts, state.feeds, faults, options.unknownGraceMs, flag));
+  Object.assign(stats, checkConversation(ops, state, streams, options.unknownGraceMs, flag));
   return { violations, stats };
 }
 
@@ -217,11 +249,10 @@ interface Pair {
 
 function followPairs(ops: readonly Op[]): Map<string, Pair> {
   const pairs = new Map<string, Pair>();
-  for (const op of ops) {
-    if ((op.type !== "follow" && op.type !== "unfollow") || !op.target) continue;
+  for (const op of followChanges(ops)) {
     const key = `${op.user}→${op.target}`;
     let pair = pairs.get(key);
-    if (!pair) pairs.set(key, (pair = { reader: op.user, author: op.target, ops: [] }));
+    if (!pair) pairs.set(key, (pair = { reader: op.user, author: op.target!, ops: [] }));
     pair.ops.push(op);
   }
   return pairs;
@@ -319,8 +350,12 @@ function checkPosts(
     }
   }
 
+  // A post a delete was sent for (acknowledged or not) may be gone from everywhere.
+  const mayBeDeleted = new Set(
+    ops.filter((o) => o.type === "delete" && o.outcome !== "failed" && o.postId).map((o) => o.postId!),
+  );
   const attempts = groupBy(
-    ops.filter((o) => o.type === "post" && o.text !== undefined),
+    ops.filter((o) => writesPost(o) && o.text !== undefined),
     (o) => textKey(o.text!),
   );
   for (const [text, group] of attempts) {
@@ -330,7 +365,7 @@ function checkPosts(
     const opIds = group.map((o) => o.id).join(", ");
     if (ok.length > 0) {
       stats.postsAcknowledged++;
-      if (found.length === 0)
+      if (found.length === 0 && !ok.some((o) => mayBeDeleted.has(o.postId!)))
         flag("lost-post", `acknowledged post ${ok[0]!.postId} (op ${opIds}) by ${author} is gone`);
       for (const o of ok) {
         if (found.length > 0 && !found.some((p) => p.id === o.postId)) {
@@ -370,12 +405,20 @@ function checkPosts(
     const following = new Set(state.following.get(reader) ?? []);
     const seen = new Set<string>();
     for (const post of feed) {
-      if (seen.has(post.id)) flag("duplicate-post", `post ${post.id} appears twice in ${reader}'s feed`);
-      seen.add(post.id);
-      if (!following.has(post.author)) {
+      // A post may be in a feed once as itself and once per repost of it (on different pages).
+      const entry = `${post.id}/${post.repostedBy ?? ""}`;
+      if (seen.has(entry))
+        flag(
+          "duplicate-post",
+          `post ${post.id}${post.repostedBy ? ` reposted by ${post.repostedBy}` : ""} appears twice in ${reader}'s feed`,
+        );
+      seen.add(entry);
+      const via = post.repostedBy ?? post.author;
+      if (!following.has(via)) {
         flag(
           "feed-unfollowed",
-          `${reader}'s feed holds post ${post.id} by ${post.author}, whom they do not follow`,
+          `${reader}'s feed holds post ${post.id} by ${post.author}${post.repostedBy ? ` reposted by ${via}` : ""}, ` +
+            `whom they do not follow`,
         );
       }
       if (!postIds.has(post.id))
@@ -383,8 +426,9 @@ function checkPosts(
     }
   }
 
-  // Each acknowledged post must be in the feed of every reader who followed its author
-  // from before it was (first) requested until the end.
+  // Each acknowledged post (not a reply: those show only to who follows both sides) must be in
+  // the feed of every reader who followed its author from before it was (first) requested until
+  // the end, unless a delete of it was sent.
   const feedIds = new Map([...state.feeds].map(([reader, feed]) => [reader, new Set(feed.map((p) => p.id))]));
   const readersOf = groupBy(
     [...pairs.values()].filter((p) => feedIds.has(p.reader)),
@@ -392,7 +436,7 @@ function checkPosts(
   );
   for (const group of attempts.values()) {
     const ok = group.find((o) => o.outcome === "ok");
-    if (!ok?.postId) continue;
+    if (!ok?.postId || ok.type !== "post" || mayBeDeleted.has(ok.postId)) continue;
     const since = Math.min(...group.map((o) => o.invokedAt));
     for (const pair of readersOf.get(ok.user) ?? []) {
       if (!followedThroughout(pair.ops, since, options.unknownGraceMs)) continue;

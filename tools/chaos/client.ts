@@ -64,12 +64,62 @@ export class RecordedClient {
     );
   }
 
+  /** A reply to `parent` (by `parentAuthor`, as far as the caller knows). */
+  reply(user: string, token: string, text: string, parent: string, parentAuthor: string): Promise<Reply> {
+    return this.recorder.record(
+      {
+        process: this.process,
+        type: "reply",
+        user,
+        token,
+        text,
+        inReplyTo: parent,
+        inReplyToAuthor: parentAuthor,
+      },
+      () => send(this.baseUrl, "POST", "/api/v1/posts", { token, json: { text, inReplyTo: parent } }),
+      (op, reply) => {
+        op.postId = (reply.body as { id?: string } | undefined)?.id;
+      },
+    );
+  }
+
+  /** like / unlike / repost / unrepost / delete of post `postId`. */
+  postAction(
+    type: "like" | "unlike" | "repost" | "unrepost" | "delete",
+    user: string,
+    token: string,
+    postId: string,
+  ): Promise<Reply> {
+    const path = `/api/v1/posts/${encodeURIComponent(postId)}`;
+    const [method, url] =
+      type === "delete"
+        ? ["DELETE", path]
+        : [type.startsWith("un") ? "DELETE" : "PUT", `${path}/${type.replace(/^un/, "")}`];
+    return this.recorder.record({ process: this.process, type, user, token, postId }, () =>
+      send(this.baseUrl, method, url, { token }),
+    );
+  }
+
+  block(user: string, token: string, target: string, undo = false): Promise<Reply> {
+    return this.recorder.record(
+      { process: this.process, type: undo ? "unblock" : "block", user, token, target },
+      () =>
+        send(this.baseUrl, undo ? "DELETE" : "PUT", `/api/v1/blocks/${encodeURIComponent(target)}`, {
+          token,
+        }),
+    );
+  }
+
   feed(user: string, token: string): Promise<Reply> {
     return this.recorder.record(
       { process: this.process, type: "feed", user, token },
       () => send(this.baseUrl, "GET", `/api/v1/feed?limit=${FEED_PAGE}`, { token }),
       (op, reply) => {
-        op.feedIds = ((reply.body as { posts?: { id: string }[] } | undefined)?.posts ?? []).map((p) => p.id);
+        const posts =
+          (reply.body as { posts?: { id: string; repostedBy?: string | null }[] } | undefined)?.posts ?? [];
+        op.feedIds = posts.filter((p) => !p.repostedBy).map((p) => p.id);
+        op.feedRepostIds = posts.filter((p) => p.repostedBy).map((p) => p.id);
+        op.feedSize = posts.length;
       },
     );
   }

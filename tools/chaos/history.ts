@@ -3,7 +3,22 @@
  * record per client operation, with when it was invoked and completed and how it ended.
  */
 
-export type OpType = "signup" | "login" | "logout" | "follow" | "unfollow" | "post" | "feed";
+export type OpType =
+  | "signup"
+  | "login"
+  | "logout"
+  | "follow"
+  | "unfollow"
+  | "post"
+  | "feed"
+  | "reply"
+  | "like"
+  | "unlike"
+  | "repost"
+  | "unrepost"
+  | "delete"
+  | "block"
+  | "unblock";
 
 /**
  * ok: a 2xx answer (acknowledged). failed: a definite 4xx (the system refused; nothing applied).
@@ -19,6 +34,14 @@ export const OP_TYPES: readonly OpType[] = [
   "unfollow",
   "post",
   "feed",
+  "reply",
+  "like",
+  "unlike",
+  "repost",
+  "unrepost",
+  "delete",
+  "block",
+  "unblock",
 ];
 /** Operations that change state: the ones that count as "a write succeeded" after a fault. */
 export const WRITE_TYPES: ReadonlySet<OpType> = new Set([
@@ -28,7 +51,18 @@ export const WRITE_TYPES: ReadonlySet<OpType> = new Set([
   "follow",
   "unfollow",
   "post",
+  "reply",
+  "like",
+  "unlike",
+  "repost",
+  "unrepost",
+  "delete",
+  "block",
+  "unblock",
 ]);
+
+/** Operations that write a post (its text unique per attempt): a top-level post or a reply. */
+export const writesPost = (op: Op): boolean => op.type === "post" || op.type === "reply";
 
 export interface Op {
   id: number;
@@ -37,7 +71,7 @@ export interface Op {
   type: OpType;
   /** The acting user: the account signed up or logged in, or the owner of the token used. */
   user: string;
-  /** follow / unfollow: whom. */
+  /** follow / unfollow / block / unblock: whom. */
   target?: string;
   /** signup / login: the password sent. */
   password?: string;
@@ -53,10 +87,23 @@ export interface Op {
   outcome: Outcome;
   /** HTTP status, 0 when there was none (timeout, connection error). */
   status: number;
-  /** post: the id the API acknowledged. */
+  /**
+   * post / reply: the id the API acknowledged. like / unlike / repost / unrepost / delete: the
+   * post acted on.
+   */
   postId?: string;
-  /** feed: the ids of the posts on the page it read, newest first (the run's reads are checked too). */
+  /** reply: the post it answers, and that post's author. */
+  inReplyTo?: string;
+  inReplyToAuthor?: string;
+  /**
+   * feed: the ids of the posts on the page it read, newest first (the run's reads are checked
+   * too): the authors' own entries only, each at its commit position.
+   */
   feedIds?: string[];
+  /** feed: the ids of the posts the page shows as someone's repost (positioned by the repost). */
+  feedRepostIds?: string[];
+  /** feed: entries on the page, reposts included. */
+  feedSize?: number;
   error?: string;
 }
 
@@ -86,9 +133,31 @@ export interface PostView {
   author: string;
   text: string;
   createdAt: string;
+  /** In feeds and pages: who reposted it, for an entry that is a repost (null or absent: the post itself). */
+  repostedBy?: string | null;
+  inReplyTo?: string | null;
+  likes?: number;
+  reposts?: number;
 }
 
 export interface Violation {
   kind: string;
   message: string;
+}
+
+/**
+ * The follow and unfollow ops of a history, each block standing for an unfollow of both
+ * directions besides (a block ends the follows between the two accounts, both ways, in its own
+ * transaction, and no follow between them applies while it stands).
+ */
+export function followChanges(ops: readonly Op[]): Op[] {
+  const changes: Op[] = [];
+  for (const o of ops) {
+    if (!o.target) continue;
+    if (o.type === "follow" || o.type === "unfollow") changes.push(o);
+    else if (o.type === "block") {
+      changes.push({ ...o, type: "unfollow" }, { ...o, type: "unfollow", user: o.target, target: o.user });
+    }
+  }
+  return changes;
 }

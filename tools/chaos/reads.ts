@@ -1,5 +1,12 @@
 import { FEED_PAGE } from "./client.js";
-import { WRITE_TYPES, type FaultRecord, type Op, type PostView } from "./history.js";
+import {
+  followChanges,
+  WRITE_TYPES,
+  writesPost,
+  type FaultRecord,
+  type Op,
+  type PostView,
+} from "./history.js";
 
 /**
  * The checks on what reads showed while the run went on (issue 12 and 16), beside the final
@@ -21,11 +28,13 @@ export interface ReadStats {
 }
 
 /** When a post (all attempts with its text) was first sent and first acknowledged. */
-interface PostTimes {
+export interface PostTimes {
   author: string;
   invokedAt: number;
   /** +∞ when no attempt was acknowledged (the outcome is unknown). */
   ackedAt: number;
+  /** A reply: in a feed only for readers who follow both sides. */
+  reply: boolean;
 }
 
 /** Revisions are decimal strings: compare them as numbers, never as strings. */
@@ -55,8 +64,9 @@ export function checkReads(
   for (const read of feedReads)
     checkOrder(read.feedIds!, times, `${read.user}'s feed read (op ${read.id})`, flag);
   for (const [reader, feed] of finalFeeds) {
+    // A repost sits at the repost's commit position, under the post's own id: left out here.
     checkOrder(
-      feed.map((p) => p.id),
+      feed.filter((p) => !p.repostedBy).map((p) => p.id),
       times,
       `${reader}'s final feed`,
       flag,
@@ -88,17 +98,31 @@ export function checkReads(
     const [reader, author] = key.split("→") as [string, string];
     authorsOf.set(reader, [...(authorsOf.get(reader) ?? []), author]);
   }
+  // A delete sent (not refused) before a read ended may have taken the post away from it.
+  const deleteSent = new Map<string, number>();
+  for (const o of ops) {
+    if (o.type === "delete" && o.outcome !== "failed" && o.postId)
+      deleteSent.set(o.postId, Math.min(deleteSent.get(o.postId) ?? Infinity, o.invokedAt));
+  }
   for (const read of feedReads) {
     stats.feedReadsChecked++;
-    const ids = new Set(read.feedIds!);
-    const full = read.feedIds!.length >= FEED_PAGE;
-    const oldest = full ? Math.min(...read.feedIds!.map(rev)) : Number.NEGATIVE_INFINITY;
+    // A post the page shows as someone's repost is on it too (a page shows each post once).
+    const ids = new Set([...read.feedIds!, ...(read.feedRepostIds ?? [])]);
+    const full = (read.feedSize ?? read.feedIds!.length) >= FEED_PAGE;
+    // A full page reaches down to its oldest entry; a repost's position is not known, so the
+    // oldest of the authors' own entries bounds it (every entry is at or above it).
+    const oldest = full
+      ? read.feedIds!.length > 0
+        ? Math.min(...read.feedIds!.map(rev))
+        : Number.POSITIVE_INFINITY
+      : Number.NEGATIVE_INFINITY;
     for (const author of authorsOf.get(read.user) ?? []) {
       const pair = pairs.get(`${read.user}→${author}`)!;
       // What the page shows of this author: whether they were certainly (un)followed throughout.
       for (const { id, t } of acked.get(author) ?? []) {
         if (rev(id) <= oldest) break;
-        if (t.ackedAt >= read.invokedAt) continue;
+        if (t.ackedAt >= read.invokedAt || t.reply) continue;
+        if ((deleteSent.get(id) ?? Infinity) < read.completedAt) continue;
         if (!followedDuring(pair, t.invokedAt, read.completedAt, graceMs)) continue;
         stats.readEntriesExpected++;
         if (!ids.has(id)) {
@@ -195,18 +219,19 @@ export function checkReads(
  * was first acknowledged. Ids come from acknowledgements and from the final pages (an
  * unknown-outcome post that was stored is known only there).
  */
-function postTimes(
+export function postTimes(
   ops: readonly Op[],
   finalPosts: ReadonlyMap<string, readonly PostView[]>,
 ): Map<string, PostTimes> {
   const byText = new Map<string, PostTimes>();
   for (const o of ops) {
-    if (o.type !== "post" || o.text === undefined) continue;
+    if (!writesPost(o) || o.text === undefined) continue;
     const key = textKey(o.text);
     const t = byText.get(key) ?? {
       author: o.user,
       invokedAt: o.invokedAt,
       ackedAt: Number.POSITIVE_INFINITY,
+      reply: o.type === "reply",
     };
     t.invokedAt = Math.min(t.invokedAt, o.invokedAt);
     if (o.outcome === "ok") t.ackedAt = Math.min(t.ackedAt, o.completedAt);
@@ -214,7 +239,7 @@ function postTimes(
   }
   const times = new Map<string, PostTimes>();
   for (const o of ops) {
-    if (o.type === "post" && o.outcome === "ok" && o.postId && o.text !== undefined) {
+    if (writesPost(o) && o.outcome === "ok" && o.postId && o.text !== undefined) {
       times.set(o.postId, byText.get(textKey(o.text))!);
     }
   }
@@ -263,10 +288,9 @@ function checkOrder(
   }
 }
 
-function pairOps(ops: readonly Op[]): Map<string, Op[]> {
+export function pairOps(ops: readonly Op[]): Map<string, Op[]> {
   const pairs = new Map<string, Op[]>();
-  for (const o of ops) {
-    if ((o.type !== "follow" && o.type !== "unfollow") || !o.target) continue;
+  for (const o of followChanges(ops)) {
     const key = `${o.user}→${o.target}`;
     pairs.set(key, [...(pairs.get(key) ?? []), o]);
   }

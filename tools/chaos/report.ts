@@ -135,6 +135,17 @@ export function formatSummary(s: ChaosSummary): string {
         `${c.listsOrderChecked} lists in real-time order; ${c.writesInMinorityWindows} writes sent while only a ` +
         "minority was reachable (none may be acknowledged)",
     );
+    lines.push(
+      `conversations: ${c.reactionPostsChecked} posts' like and repost counts, ${c.reactionStatesChecked} like/repost ` +
+        `states (${c.reactionStatesUndecided} undecided), ${c.deletesChecked} deleted posts looked for everywhere, ` +
+        `${c.blocksChecked} standing blocks, ${c.notificationsRead} notifications read ` +
+        `(${c.notificationsExpected} that had to be there)`,
+    );
+    lines.push(
+      `streams: ${c.streamReaders} readers, ${c.streamConnections} connections ` +
+        `(${c.streamConnections - c.streamReaders} reconnects), ${c.streamEvents} events received, ` +
+        `${c.streamEventsExpected} that had to come, ${c.streamsCaughtUp}/${c.streamReaders} caught up at the end`,
+    );
   }
   lines.push("");
   lines.push(`violations: ${s.violations.length}`);

@@ -6,12 +6,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { check, DEFAULT_CHECK_OPTIONS, type CheckStats } from "./checker.js";
 import { RecordedClient } from "./client.js";
 import { runFaults } from "./faults.js";
-import type { FaultRecord, Violation } from "./history.js";
+import { writesPost, type FaultRecord, type Violation } from "./history.js";
 import { observe } from "./observe.js";
 import type { ChaosOptions } from "./options.js";
 import { Recorder } from "./recorder.js";
 import { formatSummary, summarize, writeReport, type ChaosSummary } from "./report.js";
 import { Rng } from "./rng.js";
+import { StreamReader, type StreamLog } from "./streams.js";
 import { Topology } from "./topology.js";
 import { unavailabilityWindows } from "./windows.js";
 import { Workload } from "./workload.js";
@@ -20,6 +21,10 @@ import { Workload } from "./workload.js";
 const AFTER_LAST_FAULT_MS = 6_000;
 /** After the workload: everything must be back and taking writes within this. */
 const HEAL_TIMEOUT_MS = 90_000;
+/** Virtual users that also hold a live stream for the whole run. */
+const STREAM_READERS = 3;
+/** At the end, each stream has this long to report a position past every acknowledged post. */
+const STREAM_DRAIN_MS = 30_000;
 
 export interface RunHooks {
   print?: (line: string) => void;
@@ -55,6 +60,9 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
   let violations: Violation[] = [];
   const faultViolations: Violation[] = [];
   let checked: CheckStats | null = null;
+  const streamLogs: StreamLog[] = [];
+  // The live streams end after their drain, or with the run however it ends.
+  const stopStreams = new AbortController();
   let workloadMs = 0;
   let error: string | undefined;
   try {
@@ -79,9 +87,28 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
         concurrency: options.concurrency,
         signal: stopWorkload.signal,
       });
+      // The streams draw from their own generator, so a seed plans the same faults as before them.
+      const streamRng = new Rng(options.seed + 1);
+      const readers = Array.from(
+        { length: Math.min(STREAM_READERS, options.concurrency) },
+        (_, index) =>
+          new StreamReader({
+            baseUrl: top.frontUrl,
+            recorder,
+            rng: streamRng.fork(),
+            index,
+            credentials: () => workload.credentials.get(index),
+            signal: stopStreams.signal,
+          }),
+      );
+      streamLogs.push(...readers.map((r) => r.log));
       const workloadStart = recorder.now();
       const endAt = workloadStart + options.durationMs;
-      recorder.log(`workload: ${options.concurrency} virtual users for ${options.durationMs / 1000}s`);
+      recorder.log(
+        `workload: ${options.concurrency} virtual users for ${options.durationMs / 1000}s, ` +
+          `${readers.length} of them holding a live stream`,
+      );
+      const streaming = Promise.all(readers.map((r) => r.run()));
       const running = workload.run();
       try {
         await runFaults({
@@ -119,15 +146,34 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
         recorder.log(`settling ${(settleMs / 1000).toFixed(1)}s so unknown-outcome requests finish`);
         await sleep(settleMs, undefined, { signal: abort.signal });
       }
+      // Every stream reconnects and must report a position at or past the newest acknowledged
+      // post: all events up to it have then been delivered.
+      const newest = Math.max(
+        0,
+        ...recorder.ops
+          .filter((o) => writesPost(o) && o.outcome === "ok" && o.postId)
+          .map((o) => Number(o.postId)),
+      );
+      recorder.log(`draining ${readers.length} streams up to position ${newest}`);
+      await Promise.all(readers.map((r) => r.drain(String(newest), STREAM_DRAIN_MS)));
+      stopStreams.abort();
+      await streaming;
       recorder.log("reading the final state through the API");
       const state = await observe(top.frontUrl, recorder.ops);
       recorder.log("checking");
-      ({ violations, stats: checked } = check(recorder.ops, state, DEFAULT_CHECK_OPTIONS, faults));
+      ({ violations, stats: checked } = check(
+        recorder.ops,
+        state,
+        DEFAULT_CHECK_OPTIONS,
+        faults,
+        streamLogs,
+      ));
     });
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
     recorder.log(`run failed: ${error}`);
   } finally {
+    stopStreams.abort();
     clearTimeout(deadline);
     hooks.signal?.removeEventListener("abort", onOuterAbort);
     await (topology as Topology | undefined)?.stop().catch((err: unknown) => {

@@ -13,7 +13,10 @@ export interface WorkloadOptions {
   signal: AbortSignal;
 }
 
-/** Relative weights of what a virtual user does next. */
+/**
+ * Relative weights of what a virtual user does next: the conversation features (likes,
+ * reposts, replies, deletes, blocks) get modest ones, so posts, follows and reads keep their volume.
+ */
 const MIX: [Action, number][] = [
   ["post", 34],
   ["badPost", 2],
@@ -23,8 +26,32 @@ const MIX: [Action, number][] = [
   ["login", 6],
   ["logout", 4],
   ["signup", 7],
+  ["like", 5],
+  ["unlike", 2],
+  ["repost", 2],
+  ["unrepost", 1],
+  ["reply", 4],
+  ["delete", 2],
+  ["block", 1],
+  ["unblock", 1],
 ];
-type Action = "post" | "badPost" | "follow" | "unfollow" | "feed" | "login" | "logout" | "signup";
+type Action =
+  | "post"
+  | "badPost"
+  | "follow"
+  | "unfollow"
+  | "feed"
+  | "login"
+  | "logout"
+  | "signup"
+  | "like"
+  | "unlike"
+  | "repost"
+  | "unrepost"
+  | "reply"
+  | "delete"
+  | "block"
+  | "unblock";
 const TOTAL_WEIGHT = MIX.reduce((sum, [, w]) => sum + w, 0);
 /** Extra sessions a user keeps open at most (the accounts service allows 50 per account). */
 const MAX_EXTRA_SESSIONS = 15;
@@ -45,6 +72,10 @@ export class Workload {
   /** Accounts whose signup was acknowledged (or whose login worked): follow targets. */
   readonly accounts: string[] = [];
   readonly authors: string[] = [];
+  /** Posts and replies acknowledged (and not deleted by this run, as far as it knows): targets. */
+  readonly posts: { id: string; author: string }[] = [];
+  /** Each virtual user's account once it is set up, by index: the stream readers log in as these. */
+  readonly credentials = new Map<number, { user: string; password: string }>();
 
   constructor(private readonly options: WorkloadOptions) {}
 
@@ -64,6 +95,11 @@ class VirtualUser {
   private token = "";
   private readonly extraTokens: string[] = [];
   private readonly follows = new Set<string>();
+  /** This user's own acknowledged posts and replies not deleted yet (delete targets). */
+  private readonly mine: string[] = [];
+  private readonly liked = new Set<string>();
+  private readonly reposted = new Set<string>();
+  private readonly blocked = new Set<string>();
   private n = 0;
 
   constructor(
@@ -96,6 +132,7 @@ class VirtualUser {
         this.token = tokenOf(login);
         this.world.accounts.push(this.name);
         this.world.authors.push(this.name);
+        this.world.credentials.set(this.index, { user: this.name, password: this.password });
         return true;
       }
       // A refused signup whose login fails too: the name is someone else's; pick another.
@@ -131,6 +168,61 @@ class VirtualUser {
           if (!(await this.pause(this.rng.int(200, 600)))) break;
           reply = await this.client.post(this.name, this.token, text, key);
         }
+        this.written(reply);
+        return reply;
+      }
+      case "reply": {
+        const parent = this.somePost();
+        if (!parent) return undefined;
+        const text = `${this.name} #${n} re ${parent.id}: ${this.rng.pick(TEXTS)}`;
+        const reply = await this.client.reply(this.name, this.token, text, parent.id, parent.author);
+        this.written(reply);
+        return reply;
+      }
+      case "like":
+      case "repost": {
+        const target = this.somePost();
+        if (!target) return undefined;
+        const reply = await this.client.postAction(action, this.name, this.token, target.id);
+        if (reply.status === 204) (action === "like" ? this.liked : this.reposted).add(target.id);
+        return reply;
+      }
+      case "unlike":
+      case "unrepost": {
+        const set = action === "unlike" ? this.liked : this.reposted;
+        const target = set.size > 0 && this.rng.chance(0.9) ? this.rng.pick([...set]) : this.somePost()?.id;
+        if (!target) return undefined;
+        const reply = await this.client.postAction(action, this.name, this.token, target);
+        if (reply.status === 204) set.delete(target);
+        return reply;
+      }
+      case "delete": {
+        if (this.mine.length === 0) return undefined;
+        const target = this.mine.splice(this.rng.int(0, this.mine.length - 1), 1)[0]!;
+        const reply = await this.client.postAction("delete", this.name, this.token, target);
+        if (reply.status === 204) {
+          const at = this.world.posts.findIndex((p) => p.id === target);
+          if (at >= 0) this.world.posts.splice(at, 1);
+        } else if (outcomeOf(reply.status) === "unknown") this.mine.push(target);
+        return reply;
+      }
+      case "block": {
+        const target = this.rng.pick(this.world.authors);
+        if (target === this.name) return undefined;
+        const reply = await this.client.block(this.name, this.token, target);
+        if (reply.status === 204) {
+          this.blocked.add(target);
+          this.follows.delete(target);
+        }
+        return reply;
+      }
+      case "unblock": {
+        const mine = [...this.blocked];
+        const target =
+          mine.length > 0 && this.rng.chance(0.9) ? this.rng.pick(mine) : this.rng.pick(this.world.authors);
+        if (target === this.name) return undefined;
+        const reply = await this.client.block(this.name, this.token, target, true);
+        if (reply.status === 204) this.blocked.delete(target);
         return reply;
       }
       case "badPost":
@@ -178,6 +270,24 @@ class VirtualUser {
         return reply;
       }
     }
+  }
+
+  /** Notes an acknowledged post or reply of this user's as a target for others and for deletes. */
+  private written(reply: Reply): void {
+    const id = (reply.body as { id?: string } | undefined)?.id;
+    if (reply.status !== 201 || !id) return;
+    this.world.posts.push({ id, author: this.name });
+    this.mine.push(id);
+  }
+
+  /** A post someone wrote (newer ones more often: that is where conversations happen). */
+  private somePost(): { id: string; author: string } | undefined {
+    const posts = this.world.posts;
+    if (posts.length === 0) return undefined;
+    const recent = Math.min(posts.length, 40);
+    return this.rng.chance(0.7)
+      ? posts[posts.length - 1 - this.rng.int(0, recent - 1)]
+      : this.rng.pick(posts);
   }
 
   private async relogin(): Promise<void> {
