@@ -78,6 +78,9 @@ export class ProxiedCluster {
       dataDir: this.options.dataDir,
       logDir: this.options.logDir,
       quotaBackendBytes: this.options.quotaBackendBytes,
+      // Three members replaying their WAL while the workload's clients pile up: on two shared
+      // cores a long run once needed more than the launcher's 30 s.
+      startTimeoutMs: 90_000,
     });
     await this.learnIds();
   }

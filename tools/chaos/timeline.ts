@@ -33,7 +33,8 @@ export interface SecondStats {
 /** Per-second buckets by completion time, from the run's start to its last completion. */
 export function perSecond(ops: readonly Op[]): SecondStats[] {
   const done = ops.filter((o) => Number.isFinite(o.completedAt));
-  const last = Math.max(0, ...done.map((o) => o.completedAt));
+  // A loop, not Math.max(...): a long run's history is more arguments than the stack holds.
+  const last = done.reduce((max, o) => Math.max(max, o.completedAt), 0);
   const seconds = Math.ceil(last / 1000) + 1;
   const latencies: number[][] = Array.from({ length: seconds }, () => []);
   const stats: SecondStats[] = Array.from({ length: seconds }, () => ({
@@ -78,16 +79,20 @@ function chart(summary: ChaosSummary, stats: SecondStats[]): string {
   const left = 64;
   const width = left + Math.ceil(seconds * px) + 20;
   const panels = [
-    { title: "acknowledged operations / s", height: 130, max: niceMax(Math.max(...stats.map((s) => s.ok))) },
+    {
+      title: "acknowledged operations / s",
+      height: 130,
+      max: niceMax(stats.reduce((max, s) => Math.max(max, s.ok), 0)),
+    },
     {
       title: "p99 latency per second (ms)",
       height: 110,
-      max: niceMax(Math.max(...stats.map((s) => s.p99Ms))),
+      max: niceMax(stats.reduce((max, s) => Math.max(max, s.p99Ms), 0)),
     },
     {
       title: "unknown outcomes / s: 5xx answers (dark), no answer (light)",
       height: 90,
-      max: niceMax(Math.max(...stats.map((s) => s.errors + s.noAnswer))),
+      max: niceMax(stats.reduce((max, s) => Math.max(max, s.errors + s.noAnswer), 0)),
     },
   ];
   // A lane above the plots for the faults' names, on three staggered rows so they do not overlap.
