@@ -108,16 +108,6 @@ export async function buildWebApp(ctx: WebContext, options: WebAppOptions = {}) 
     reply.generateCsrf = (opts) => generate.call(reply, { ...opts, userInfo: csrfBinding(request) });
   });
   await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT_BYTES });
-  // JSON as Fastify parses it (a `__proto__` or `constructor.prototype` key is refused), except
-  // that an empty body is no body: many client libraries send `Content-Type: application/json`
-  // on every request, a bodyless PUT or DELETE included.
-  const parseJson = app.getDefaultJsonParser("error", "error");
-  app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
-    const text = typeof body === "string" ? body : body.toString("utf8");
-    if (text === "") return done(null, undefined);
-    parseJson(request, text, done);
-  });
   await app.register(fastifyStatic, {
     root: join(dirname(fileURLToPath(import.meta.url)), "static"),
     prefix: "/static/",

@@ -44,22 +44,7 @@ export const OP_TYPES: readonly OpType[] = [
   "unblock",
 ];
 /** Operations that change state: the ones that count as "a write succeeded" after a fault. */
-export const WRITE_TYPES: ReadonlySet<OpType> = new Set([
-  "signup",
-  "login",
-  "logout",
-  "follow",
-  "unfollow",
-  "post",
-  "reply",
-  "like",
-  "unlike",
-  "repost",
-  "unrepost",
-  "delete",
-  "block",
-  "unblock",
-]);
+export const WRITE_TYPES: ReadonlySet<OpType> = new Set(OP_TYPES.filter((type) => type !== "feed"));
 
 /** Operations that write a post (its text unique per attempt): a top-level post or a reply. */
 export const writesPost = (op: Op): boolean => op.type === "post" || op.type === "reply";
