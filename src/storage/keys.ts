@@ -21,6 +21,7 @@ import { splitByNextChar } from "./watch-cache.js";
  *     p/post/<postKey>               PostRecord; the post's id is this key's create revision   posts
  *     p/like/<postId>/<user>         ""   (a post's likes: one range, deleted with it in one op)
  *     p/repost/<postId>/<user>       ""   (its reposts; the repost's id is this key's create revision)
+ *     p/gone/<postId>                DeletedPostRecord: a deleted post's tombstone; its create revision is the delete's
  *     p/nread/<user>                 notification id up to which the user has read
  *     p/ndismiss/<user>/<id>         "" : one notification dismissed
  *     p/nclear/<user>                notification id up to which all are dismissed
@@ -147,6 +148,12 @@ export class Keys {
   get reposts(): string {
     return `${this.root}p/repost/`;
   }
+  deletedPost(postId: number): string {
+    return `${this.deletedPosts}${postId}`;
+  }
+  get deletedPosts(): string {
+    return `${this.root}p/gone/`;
+  }
   notificationsRead(user: string): string {
     return `${this.root}p/nread/${user}`;
   }
@@ -204,6 +211,7 @@ export class Keys {
       ...[...HEX].flatMap((c) => splitByNextChar(this.posts + c, HEX)),
       ...splitByNextChar(this.likes, DECIMAL),
       ...splitByNextChar(this.reposts, DECIMAL),
+      ...splitByNextChar(this.deletedPosts, DECIMAL),
       whole(this.notificationsReadMarks),
       whole(this.notificationsDismissed),
       whole(this.notificationsClearMarks),

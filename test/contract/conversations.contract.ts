@@ -13,20 +13,24 @@ const texts = (page: { items: { post?: { text: string } }[] }) => page.items.map
 /** Collects a live stream's events; `until` waits (with a deadline) for a condition on them. */
 function streamRecorder() {
   const events: StreamEvent[] = [];
+  const heartbeats: StreamEvent[] = [];
   let wake: (() => void) | undefined;
   return {
     events,
+    heartbeats,
     send: (event: StreamEvent) => {
-      if (event.kind !== StreamEventKind.STREAM_EVENT_KIND_HEARTBEAT) events.push(event);
+      if (event.kind === StreamEventKind.STREAM_EVENT_KIND_HEARTBEAT) heartbeats.push(event);
+      else events.push(event);
       wake?.();
     },
     fail: (err: unknown) => {
       throw err;
     },
-    async until(count: number, ms = 5_000): Promise<void> {
+    /** Waits until `count` events (or with `of: heartbeats`, heartbeats) have arrived. */
+    async until(count: number, ms = 5_000, of = events): Promise<void> {
       const deadline = Date.now() + ms;
-      while (events.length < count) {
-        if (Date.now() > deadline) throw new Error(`only ${events.length} of ${count} events arrived`);
+      while (of.length < count) {
+        if (Date.now() > deadline) throw new Error(`only ${of.length} of ${count} arrived`);
         await new Promise<void>((resolve) => {
           wake = resolve;
           setTimeout(resolve, 50);
@@ -289,6 +293,52 @@ export function conversationsContract(name: string, make: () => Promise<StoreUnd
         "Ann Example",
         "refused changes store nothing",
       );
+    });
+
+    it("resumes streams on a backend started after a delete with that delete, for followers of the author and of a reposter", async () => {
+      await a.graph.follow(bob, "ann");
+      await b.graph.follow(cat, "bob");
+      const bobLive = streamRecorder();
+      const catLive = streamRecorder();
+      const bobStream = await a.notifications.subscribe(bob, "", bobLive.send, bobLive.fail);
+      const catStream = await a.notifications.subscribe(cat, "", catLive.send, catLive.fail);
+      const post = await a.posts.createPost(ann, "soon gone");
+      await b.posts.repost(bob, post.id);
+      await bobLive.until(1); // ann's post
+      await catLive.until(1); // bob's repost of it (cat does not follow ann)
+      bobStream.close();
+      catStream.close();
+      // Away from the streams, the post is deleted; then a backend starts (a snapshot after it).
+      await a.posts.deletePost(ann, post.id);
+      const fresh = await backendOn(store);
+      try {
+        for (const [reader, live] of [
+          [bob, bobLive],
+          [cat, catLive],
+        ] as const) {
+          const resumed = streamRecorder();
+          const subscription = await fresh.notifications.subscribe(
+            reader,
+            live.events.at(-1)!.revision,
+            resumed.send,
+            resumed.fail,
+          );
+          // A heartbeat is queued behind the replay: once it is here, the replay is all here.
+          subscription.heartbeat();
+          try {
+            await resumed.until(1, 5_000, resumed.heartbeats);
+          } finally {
+            subscription.close();
+          }
+          assert.deepEqual(
+            resumed.events.map((e) => [e.kind, e.deletedId]),
+            [[StreamEventKind.STREAM_EVENT_KIND_DELETE, post.id]],
+            `${reader}'s resumed stream`,
+          );
+        }
+      } finally {
+        await fresh.close();
+      }
     });
 
     it("streams a reader's events in commit order, and resumes after a revision with none missed or repeated", async () => {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { PostRecord } from "../../gen/flock/storage/v1/records.js";
+import { DeletedPostRecord, PostRecord } from "../../gen/flock/storage/v1/records.js";
 import {
   absent,
   del,
@@ -98,12 +98,24 @@ export class PostsFacts {
     throw new Error(`post ${postKey}: create refused, yet neither it nor its idempotency key's post exists`);
   }
 
-  /** Deletes a post with its likes and reposts, in one txn, while it is still the author's. */
-  async deletePost(viewer: Viewer, post: { key: string; id: number }): Promise<ChangeOutcome> {
+  /**
+   * Deletes a post with its likes and reposts, in one txn, while it is still the author's, and
+   * leaves its tombstone: the delete as a fact a view loaded later still knows (streams resuming
+   * from before it are sent it). `repostedBy` is who had reposted it, as the caller's view knew.
+   */
+  async deletePost(
+    viewer: Viewer,
+    post: { key: string; id: number; repostedBy: readonly string[] },
+  ): Promise<ChangeOutcome> {
+    const tombstone = DeletedPostRecord.encode({
+      author: viewer.username,
+      repostedBy: [...post.repostedBy],
+    }).finish();
     const answer = await this.writer.txn({
       compare: [sessionStillValid(viewer), { key: post.key, target: "createRevision", equals: post.id }],
       success: [
         del(post.key),
+        put(this.keys.deletedPost(post.id), tombstone),
         { type: "delete", key: this.keys.likesOf(post.id), end: prefixEnd(this.keys.likesOf(post.id)) },
         { type: "delete", key: this.keys.repostsOf(post.id), end: prefixEnd(this.keys.repostsOf(post.id)) },
       ],

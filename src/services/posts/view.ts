@@ -1,4 +1,4 @@
-import { PostRecord } from "../../gen/flock/storage/v1/records.js";
+import { DeletedPostRecord, PostRecord } from "../../gen/flock/storage/v1/records.js";
 import type { KeyValue, WatchEvent } from "../../storage/kv.js";
 import { text as textOf } from "../../storage/kv.js";
 import { Keys } from "../../storage/keys.js";
@@ -43,8 +43,6 @@ export const postOf = (entry: TimelineEntry): PostEntry => (isRepost(entry) ? en
 export interface PostsViewOptions {
   /** Bytes of post text the view keeps; older posts' texts beyond it are read from the store on demand. */
   textBudgetBytes: number;
-  /** Deletes remembered for streams that resume (Last-Event-ID) from before them. */
-  deleteLogSize?: number;
 }
 
 export interface Slice<T> {
@@ -65,7 +63,6 @@ const NONE: readonly string[] = Object.freeze([]);
 
 /** Bytes a kept text costs (UTF-16 in memory, plus the string's header). */
 const textCost = (text: string) => 2 * text.length + 16;
-const DEFAULT_DELETE_LOG = 10_000;
 
 /**
  * Posts as every backend holds them, derived from the `p/` facts: every post in commit order,
@@ -87,7 +84,11 @@ export class PostsView implements Projection {
   private readonly repostsOf = new Map<number, Map<string, RepostEntry>>();
   private readonly byTag = new Map<string, PostEntry[]>();
   private readonly byWord = new Map<string, PostEntry[]>();
-  private deleteLog: DeletedPost[] = [];
+  /**
+   * Every delete, in commit order: from the tombstones (`p/gone/`) at load, then as applied. A
+   * stream resuming from any revision is sent the deletes after it (a few dozen bytes each).
+   */
+  private deletes: DeletedPost[] = [];
   /** Likes and reposts seen while loading, applied once every post is in place. */
   private pendingReactions: KeyValue[] = [];
   private textBytes = 0;
@@ -99,7 +100,7 @@ export class PostsView implements Projection {
     private readonly graph: GraphView,
     private readonly options: PostsViewOptions,
   ) {
-    this.prefixes = [keys.posts, keys.likes, keys.reposts];
+    this.prefixes = [keys.posts, keys.likes, keys.reposts, keys.deletedPosts];
   }
 
   reset(): void {
@@ -109,7 +110,7 @@ export class PostsView implements Projection {
       map.clear();
     this.byTag.clear();
     this.byWord.clear();
-    this.deleteLog = [];
+    this.deletes = [];
     this.pendingReactions = [];
     this.textBytes = 0;
     this.evictedUpTo = 0;
@@ -120,6 +121,8 @@ export class PostsView implements Projection {
       if (kv.key.startsWith(this.keys.posts)) {
         this.all.push(this.entryOf(kv));
         this.sorted = false;
+      } else if (kv.key.startsWith(this.keys.deletedPosts)) {
+        this.deletes.push(this.tombstoneOf(kv));
       } else {
         this.pendingReactions.push(kv);
       }
@@ -128,6 +131,7 @@ export class PostsView implements Projection {
 
   loaded(): void {
     this.ensureSorted();
+    this.deletes.sort((a, b) => a.revision - b.revision);
     for (const post of this.all) this.index(post);
     // Reactions in commit order, so each author's timeline stays in order when reposts join it.
     const reactions = this.pendingReactions.sort((a, b) => a.createRevision - b.createRevision);
@@ -142,6 +146,8 @@ export class PostsView implements Projection {
     if (key.startsWith(this.keys.posts)) {
       if (event.type === "put") this.putPost(event.kv);
       else if (event.prevKv) this.removePost(event.prevKv.createRevision, event.kv.modRevision);
+    } else if (key.startsWith(this.keys.deletedPosts)) {
+      if (event.type === "put") this.recordDelete(this.tombstoneOf(event.kv));
     } else if (event.type === "put") {
       this.react(event.kv, false);
     } else if (event.prevKv) {
@@ -352,9 +358,21 @@ export class PostsView implements Projection {
     );
   }
 
-  /** Deletes after `revision`, oldest first, as far back as the log reaches. */
+  /** Deletes after `revision`, oldest first. */
   deletesSince(revision: number): readonly DeletedPost[] {
-    return this.deleteLog.filter((d) => d.revision > revision);
+    let lo = 0;
+    let hi = this.deletes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.deletes[mid]!.revision <= revision) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.deletes.slice(lo);
+  }
+
+  /** Who has reposted a post now (what its tombstone records when it is deleted). */
+  repostersOf(id: number): string[] {
+    return [...(this.repostsOf.get(id)?.keys() ?? [])];
   }
 
   /** Held posts and bytes of text kept, for the memory report. */
@@ -380,11 +398,36 @@ export class PostsView implements Projection {
     const likes = [...this.likesOf.keys()]
       .sort((a, b) => a - b)
       .map((id) => [id, [...this.likesOf.get(id)!].sort()]);
-    return { live, timelines, likes };
+    const deletes = this.deletes.map((d) => ({ ...d, repostedBy: [...d.repostedBy].sort() }));
+    return { live, timelines, likes, deletes };
   }
 
   private searchable(post: PostEntry, viewer: string): boolean {
     return !post.deleted && (viewer === "" || !this.graph.eitherBlocks(viewer, post.author));
+  }
+
+  private tombstoneOf(kv: KeyValue): DeletedPost {
+    const record = DeletedPostRecord.decode(kv.value);
+    return {
+      revision: kv.createRevision,
+      id: Number(Keys.lastSegment(kv.key)),
+      author: record.author,
+      repostedBy: record.repostedBy,
+    };
+  }
+
+  /**
+   * Logs a delete. Its transaction shows up twice in one batch, as the post key's delete (who
+   * reposted it, as this view knew) and as its tombstone's creation (as the deleting backend
+   * knew), in either order: the two become one entry naming every reposter either knew of.
+   */
+  private recordDelete(deleted: DeletedPost): void {
+    const last = this.deletes.at(-1);
+    if (last?.id === deleted.id && last.revision === deleted.revision) {
+      last.repostedBy = [...new Set([...last.repostedBy, ...deleted.repostedBy])];
+    } else {
+      this.deletes.push(deleted);
+    }
   }
 
   private entryOf(kv: KeyValue): PostEntry {
@@ -445,8 +488,7 @@ export class PostsView implements Projection {
     const post = this.find(id);
     if (!post || post.deleted) return;
     const reposts = this.repostsOf.get(id);
-    this.deleteLog.push({ revision, id, author: post.author, repostedBy: [...(reposts?.keys() ?? [])] });
-    if (this.deleteLog.length > (this.options.deleteLogSize ?? DEFAULT_DELETE_LOG)) this.deleteLog.shift();
+    this.recordDelete({ revision, id, author: post.author, repostedBy: [...(reposts?.keys() ?? [])] });
     post.deleted = true;
     if (post.text !== undefined) this.textBytes -= textCost(post.text);
     this.unindexWords(post);
