@@ -65,14 +65,24 @@ export class NotificationsView implements Projection {
     this.pending = [];
   }
 
+  /**
+   * Keeps the facts other than posts until every range is in. Posts are taken from the posts
+   * view once it has loaded: holding their raw values too would keep every text twice in
+   * memory while a snapshot loads.
+   */
   load(kvs: readonly KeyValue[]): void {
-    this.pending.push(...kvs);
+    for (const kv of kvs) if (!kv.key.startsWith(this.keys.posts)) this.pending.push(kv);
   }
 
   loaded(): void {
-    const facts = this.pending.sort((a, b) => a.createRevision - b.createRevision);
+    const facts = this.pending;
     this.pending = [];
     for (const kv of facts) this.put(kv, true);
+    this.posts.forEachPost((post) => {
+      for (const entry of this.aboutPost(post)) listOf(this.byUser, entry.to).push(entry);
+    });
+    // Derived out of commit order (facts by range, then posts): each list is sorted once.
+    for (const list of this.byUser.values()) list.sort((a, b) => a.id - b.id);
   }
 
   apply(event: WatchEvent): void {
@@ -189,6 +199,7 @@ export class NotificationsView implements Projection {
     if (kv.createRevision !== kv.modRevision) return;
     for (const entry of this.derive(kv)) {
       const list = listOf(this.byUser, entry.to);
+      // Loading: lists are sorted once every fact is in (see loaded()).
       if (loading || list.length === 0 || list[list.length - 1]!.id < entry.id) list.push(entry);
       else list.splice(lowerBound(list, entry.id), 0, entry);
       if (!loading) for (const listener of this.listeners) listener(entry);

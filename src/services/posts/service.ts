@@ -168,11 +168,14 @@ export class PostsService {
     if (!post) throw notFound(`no post ${id}`);
     if (post.author !== viewer.username) throw permissionDenied("you can only delete your own posts");
     const [before] = await this.present.posts([post], viewer.username);
-    await this.settle(await this.facts.deletePost(viewer, {
+    await this.settle(
+      await this.facts.deletePost(viewer, {
         key: this.view.storeKey(post),
         id,
         repostedBy: this.view.repostersOf(id),
-      }), id);
+      }),
+      id,
+    );
     return before!;
   }
 

@@ -161,6 +161,12 @@ export class PostsView implements Projection {
     return post && !post.deleted ? post : undefined;
   }
 
+  /** Calls `visit` with every live post, in commit order. */
+  forEachPost(visit: (post: PostEntry) => void): void {
+    this.ensureSorted();
+    for (const post of this.all) if (!post.deleted) visit(post);
+  }
+
   /** The post with this id, deleted ones included (a thread shows a deleted parent as such). */
   anyPost(id: number): PostEntry | undefined {
     return this.find(id);
