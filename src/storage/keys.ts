@@ -27,7 +27,7 @@ import { splitByNextChar } from "./watch-cache.js";
  *     p/nclear/<user>                notification id up to which all are dismissed
  *     p/idem/<author>/<key>          postKey the client's Idempotency-Key created, under a one-day lease
  *     t/<service>                    "" : the service's tick, written by every transaction it commits
- *     _r/<service>/<id>              "" : a transaction's applied-mark, under an hour's lease (writer.ts)
+ *     _r/<service>/<id>              "" : a transaction's applied-mark, lasting an hour (writer.ts)
  *     _s/cred/<user>                 the password hash: outside the watched range     accounts
  *     _s/loginfail/<throttle key>    "<count> <nonce>", under a lease of the throttle window
  *     _s/appsecret/<clientId>        AppSecretRecord: the hash of an app's client secret

@@ -69,4 +69,28 @@ describe("FactWriter", () => {
       await kv.close();
     }
   });
+
+  it("puts the marks of one minute under one lease, and the next minute's under another", async (t) => {
+    t.mock.timers.enable({ apis: ["Date"], now: 10 * 60_000 });
+    const kv = new MemoryKv();
+    try {
+      const writer = new FactWriter(kv, keys, "g");
+      const markLeases = async () =>
+        (await kv.range({ key: keys.appliedMark("g", ""), end: keys.appliedMark("g", "~") })).kvs.map(
+          (mark) => mark.lease,
+        );
+      await writer.txn({ success: [put(keys.follow("ann", "bob"), "1")] });
+      t.mock.timers.setTime(10 * 60_000 + 59_000);
+      await writer.txn({ success: [put(keys.follow("ann", "cat"), "1")] });
+      const [first, second] = await markLeases();
+      assert.equal(first, second, "one lease within a minute");
+      t.mock.timers.setTime(11 * 60_000);
+      await writer.txn({ success: [put(keys.follow("ann", "dan"), "1")] });
+      const leases = new Set(await markLeases());
+      assert.equal(leases.size, 2, "a new lease for the next minute");
+      assert.ok(!leases.has("0"));
+    } finally {
+      await kv.close();
+    }
+  });
 });

@@ -14,12 +14,17 @@ import { LeaseBuckets } from "./lease-buckets.js";
 
 /** How long a write's applied-mark lasts: a copy of it delivered later than this could apply again. */
 const APPLIED_MARK_TTL_SECONDS = 3600;
+/**
+ * Marks share a lease per minute, not per hour: a lease's expiry deletes all its keys in one
+ * etcd transaction, and an hour of writes' marks at once would stall every member's apply loop.
+ */
+const APPLIED_MARK_BUCKET_SECONDS = 60;
 
 /**
  * How a service writes its facts. Every transaction it commits also
  * - puts the service's tick key, so a linearizable read of the ticks tells how far a view must
  *   have caught up to reflect every acknowledged write (see watch-cache.ts);
- * - creates a mark of its own (`_r/<writer>/<random id>`, under an hour's lease), and applies
+ * - creates a mark of its own (`_r/<writer>/<random id>`, under a lease that ends an hour after the minute it was written in), and applies
  *   only while that mark is absent. The etcd client re-sends a transaction that timed out, and
  *   the first copy may still be applied much later: a member frozen with it in its socket reads
  *   it when it wakes, as a fresh request. Without the mark, that late copy of a follow would
@@ -36,7 +41,7 @@ export class FactWriter {
     private readonly writer: Writer,
   ) {
     this.tickKey = keys.tick(writer);
-    this.markLeases = new LeaseBuckets(kv, APPLIED_MARK_TTL_SECONDS, APPLIED_MARK_TTL_SECONDS);
+    this.markLeases = new LeaseBuckets(kv, APPLIED_MARK_TTL_SECONDS, APPLIED_MARK_BUCKET_SECONDS);
   }
 
   /**
