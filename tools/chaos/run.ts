@@ -13,12 +13,14 @@ import { Recorder } from "./recorder.js";
 import { formatSummary, summarize, writeReport, type ChaosSummary } from "./report.js";
 import { Rng } from "./rng.js";
 import { StreamReader, type StreamLog } from "./streams.js";
-import { Topology } from "./topology.js";
+import { chaosQuotaBytes, Topology } from "./topology.js";
 import { unavailabilityWindows } from "./windows.js";
 import { Workload } from "./workload.js";
 
 /** Traffic keeps flowing this long after the last fault, so its window is measured. */
 const AFTER_LAST_FAULT_MS = 6_000;
+/** A cycle of the schedule (each kind once) took 78 s on average in a long run here. */
+const CYCLE_MS_ESTIMATE = 80_000;
 /** After the workload: everything must be back and taking writes within this. */
 const HEAL_TIMEOUT_MS = 90_000;
 /** Virtual users that also hold a live stream for the whole run. */
@@ -45,7 +47,7 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
   const recorder = new Recorder(print);
   const rng = new Rng(options.seed);
   const abort = new AbortController();
-  // A cycle of the schedule takes about a minute; the run ends once both are done.
+  // A cycle of the schedule takes a minute or two; the run ends once both are done.
   const hardDeadlineMs =
     Math.max(options.durationMs, options.minPerKind * 120_000) + (options.short ? 240_000 : 600_000);
   const deadline = setTimeout(
@@ -71,7 +73,11 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
         `seed ${options.seed}; starting etcd ×3 behind fault proxies, backend ×2 on movable clocks, ` +
           `web ×2 and the front door in ${dataDir}`,
       );
-      topology = await Topology.start(dataDir);
+      topology = await Topology.start(dataDir, {
+        quotaBackendBytes: chaosQuotaBytes(
+          Math.max(options.durationMs, options.minPerKind * CYCLE_MS_ESTIMATE) / 1000,
+        ),
+      });
       const top = topology;
       const harness = new RecordedClient(top.frontUrl, recorder, -1);
       const probe = await probeAccount(harness);
