@@ -49,6 +49,24 @@ export const WRITE_TYPES: ReadonlySet<OpType> = new Set(OP_TYPES.filter((type) =
 /** Operations that write a post (its text unique per attempt): a top-level post or a reply. */
 export const writesPost = (op: Op): boolean => op.type === "post" || op.type === "reply";
 
+// Loops, not Math.max(...ops): a long run's history is more arguments than the stack holds.
+
+/** When the last request with an unknown outcome ended (0: none did). */
+export function lastUnknownAt(ops: readonly Op[]): number {
+  let last = 0;
+  for (const o of ops) if (o.outcome === "unknown" && o.completedAt > last) last = o.completedAt;
+  return last;
+}
+
+/** The id of the newest acknowledged post or reply (0: none). */
+export function newestAcknowledgedPost(ops: readonly Op[]): number {
+  let newest = 0;
+  for (const o of ops) {
+    if (writesPost(o) && o.outcome === "ok" && o.postId) newest = Math.max(newest, Number(o.postId));
+  }
+  return newest;
+}
+
 export interface Op {
   id: number;
   /** The virtual user that issued it; -1 for the harness (heal probes). */

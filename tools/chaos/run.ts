@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { check, DEFAULT_CHECK_OPTIONS, type CheckStats } from "./checker.js";
 import { RecordedClient } from "./client.js";
 import { runFaults } from "./faults.js";
-import { writesPost, type FaultRecord, type Violation } from "./history.js";
+import { lastUnknownAt, newestAcknowledgedPost, type FaultRecord, type Violation } from "./history.js";
 import { observe } from "./observe.js";
 import type { ChaosOptions } from "./options.js";
 import { Recorder } from "./recorder.js";
@@ -143,10 +143,7 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
       await top.heal();
       await writeResumes(harness, probe.token, abort.signal);
       const graceMs = DEFAULT_CHECK_OPTIONS.unknownGraceMs;
-      const lastUnknown = Math.max(
-        0,
-        ...recorder.ops.filter((o) => o.outcome === "unknown").map((o) => o.completedAt),
-      );
+      const lastUnknown = lastUnknownAt(recorder.ops);
       const settleMs = Math.min(graceMs, lastUnknown + graceMs - recorder.now());
       if (settleMs > 0) {
         recorder.log(`settling ${(settleMs / 1000).toFixed(1)}s so unknown-outcome requests finish`);
@@ -154,12 +151,7 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
       }
       // Every stream reconnects and must report a position at or past the newest acknowledged
       // post: all events up to it have then been delivered.
-      const newest = Math.max(
-        0,
-        ...recorder.ops
-          .filter((o) => writesPost(o) && o.outcome === "ok" && o.postId)
-          .map((o) => Number(o.postId)),
-      );
+      const newest = newestAcknowledgedPost(recorder.ops);
       recorder.log(`draining ${readers.length} streams up to position ${newest}`);
       await Promise.all(readers.map((r) => r.drain(String(newest), STREAM_DRAIN_MS)));
       stopStreams.abort();
