@@ -97,6 +97,8 @@ class History {
   /** "blocker→blocked" → block/unblock ops. */
   readonly blocks = new Map<string, Op[]>();
   readonly follows: Map<string, Op[]>;
+  /** Reader → their answered feed reads, in history order. */
+  readonly feedReads = new Map<string, Op[]>();
 
   constructor(
     readonly ops: readonly Op[],
@@ -119,6 +121,7 @@ class History {
         push(this.reposts, `${o.user}→${o.postId}`, o);
       if ((o.type === "block" || o.type === "unblock") && o.target)
         push(this.blocks, `${o.user}→${o.target}`, o);
+      if (o.type === "feed" && o.outcome === "ok") push(this.feedReads, o.user, o);
     }
     this.follows = pairOps(ops);
   }
@@ -318,9 +321,8 @@ function checkBlocks(
         if (n.from === other)
           flag("block-leak", `${reader}'s notifications hold ${n.id} (${n.type}) from ${other} ${since}`);
       }
-      for (const o of h.ops) {
-        if (o.type !== "feed" || o.outcome !== "ok" || o.user !== reader || o.invokedAt <= block.completedAt)
-          continue;
+      for (const o of h.feedReads.get(reader) ?? []) {
+        if (o.invokedAt <= block.completedAt) continue;
         for (const id of [...(o.feedIds ?? []), ...(o.feedRepostIds ?? [])]) {
           if (h.authorOf(id) === other)
             flag(

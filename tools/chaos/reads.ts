@@ -1,4 +1,5 @@
 import { FEED_PAGE } from "./client.js";
+import { FollowPair } from "./follow-pair.js";
 import {
   followChanges,
   WRITE_TYPES,
@@ -7,6 +8,7 @@ import {
   type Op,
   type PostView,
 } from "./history.js";
+import { firstIndexWhere } from "./sorted.js";
 
 /**
  * The checks on what reads showed while the run went on (issue 12 and 16), beside the final
@@ -56,7 +58,8 @@ export function checkReads(
     writesInMinorityWindows: 0,
   };
   const times = postTimes(ops, finalPosts);
-  const pairs = pairOps(ops);
+  const pairs = new Map<string, FollowPair>();
+  for (const [key, pairOpList] of pairOps(ops)) pairs.set(key, new FollowPair(pairOpList, graceMs));
 
   // 1. Real-time order: if post B was sent after post A was acknowledged, B is above A in
   //    every list that holds both; and every list is in commit order (ids descending).
@@ -85,18 +88,13 @@ export function checkReads(
   // 2. Read after ack: a feed read that began after a post's acknowledgement, by a reader who
   //    followed its author from before the post was sent until the read ended, shows it (if
   //    it is among the newest FEED_PAGE posts of the feed, which the page holds).
-  const acked = new Map<string, { id: string; t: PostTimes }[]>();
-  for (const [id, t] of times) {
-    if (t.ackedAt === Number.POSITIVE_INFINITY) continue;
-    const list = acked.get(t.author);
-    if (list) list.push({ id, t });
-    else acked.set(t.author, [{ id, t }]);
-  }
-  for (const list of acked.values()) list.sort((a, b) => rev(b.id) - rev(a.id));
-  const authorsOf = new Map<string, string[]>();
-  for (const key of pairs.keys()) {
+  const acked = ackedByAuthor(times);
+  const authorsOf = new Map<string, { author: string; pair: FollowPair }[]>();
+  for (const [key, pair] of pairs) {
     const [reader, author] = key.split("→") as [string, string];
-    authorsOf.set(reader, [...(authorsOf.get(reader) ?? []), author]);
+    const authors = authorsOf.get(reader);
+    if (authors) authors.push({ author, pair });
+    else authorsOf.set(reader, [{ author, pair }]);
   }
   // A delete sent (not refused) before a read ended may have taken the post away from it.
   const deleteSent = new Map<string, number>();
@@ -116,14 +114,19 @@ export function checkReads(
         ? Math.min(...read.feedIds!.map(rev))
         : Number.POSITIVE_INFINITY
       : Number.NEGATIVE_INFINITY;
-    for (const author of authorsOf.get(read.user) ?? []) {
-      const pair = pairs.get(`${read.user}→${author}`)!;
-      // What the page shows of this author: whether they were certainly (un)followed throughout.
-      for (const { id, t } of acked.get(author) ?? []) {
-        if (rev(id) <= oldest) break;
+    for (const { author, pair } of authorsOf.get(read.user) ?? []) {
+      const posts = acked.get(author);
+      if (!posts) continue;
+      // Posts acknowledged after the read began are not owed to it, nor are posts sent before the
+      // pair's follow could hold: look only between the two.
+      const end = posts.allAckedBeforeFrom(pair.followedOnlySince(read.completedAt));
+      for (let i = posts.firstAckedBefore(read.invokedAt); i < end; i++) {
+        if (posts.revs[i]! <= oldest) break;
+        const id = posts.ids[i]!;
+        const t = posts.times[i]!;
         if (t.ackedAt >= read.invokedAt || t.reply) continue;
         if ((deleteSent.get(id) ?? Infinity) < read.completedAt) continue;
-        if (!followedDuring(pair, t.invokedAt, read.completedAt, graceMs)) continue;
+        if (!pair.followedDuring(t.invokedAt, read.completedAt)) continue;
         stats.readEntriesExpected++;
         if (!ids.has(id)) {
           flag(
@@ -138,8 +141,8 @@ export function checkReads(
     for (const id of read.feedIds!) {
       const author = times.get(id)?.author;
       if (author === undefined) continue;
-      const pair = pairs.get(`${read.user}→${author}`) ?? [];
-      if (unfollowedDuring(pair, read.invokedAt, read.completedAt, graceMs)) {
+      const pair = pairs.get(`${read.user}→${author}`);
+      if (pair?.unfollowedDuring(read.invokedAt, read.completedAt)) {
         flag(
           "stale-read",
           `${read.user}'s feed read (op ${read.id}) shows post ${id} by ${author}, whom ${read.user} had ` +
@@ -160,10 +163,10 @@ export function checkReads(
   const signedUp = new Map<string, { at: number; password: string }[]>();
   for (const o of ops) {
     if (o.type === "signup" && o.outcome === "ok") {
-      signedUp.set(o.user, [
-        ...(signedUp.get(o.user) ?? []),
-        { at: o.completedAt, password: o.password ?? "" },
-      ]);
+      const signup = { at: o.completedAt, password: o.password ?? "" };
+      const list = signedUp.get(o.user);
+      if (list) list.push(signup);
+      else signedUp.set(o.user, [signup]);
     }
   }
   for (const o of ops) {
@@ -212,6 +215,52 @@ export function checkReads(
     }
   }
   return stats;
+}
+
+/** One author's acknowledged posts, newest commit first, in parallel arrays. */
+interface AuthorPosts {
+  ids: string[];
+  revs: number[];
+  times: PostTimes[];
+  /** The first index whose post was acknowledged before `t`: every post above it was acknowledged later. */
+  firstAckedBefore(t: number): number;
+  /** The first index from which every post was acknowledged before `t`. */
+  allAckedBeforeFrom(t: number): number;
+}
+
+/**
+ * Acknowledged posts grouped by author. A long run's history has hundreds of thousands of
+ * posts and reads: each read looks only at the posts acknowledged in a window of time, found by
+ * binary search over running minimums and maximums of acknowledgement times (commit order and
+ * acknowledgement order differ a little, so those, not the times themselves, are monotone).
+ */
+function ackedByAuthor(times: ReadonlyMap<string, PostTimes>): Map<string, AuthorPosts> {
+  const grouped = new Map<string, { id: string; rev: number; t: PostTimes }[]>();
+  for (const [id, t] of times) {
+    if (t.ackedAt === Number.POSITIVE_INFINITY) continue;
+    const entry = { id, rev: rev(id), t };
+    const list = grouped.get(t.author);
+    if (list) list.push(entry);
+    else grouped.set(t.author, [entry]);
+  }
+  const byAuthor = new Map<string, AuthorPosts>();
+  for (const [author, list] of grouped) {
+    list.sort((a, b) => b.rev - a.rev);
+    const minAckedUpTo: number[] = [];
+    let min = Number.POSITIVE_INFINITY;
+    for (const { t } of list) minAckedUpTo.push((min = Math.min(min, t.ackedAt)));
+    const maxAckedFrom: number[] = new Array<number>(list.length);
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = list.length - 1; i >= 0; i--) maxAckedFrom[i] = max = Math.max(max, list[i]!.t.ackedAt);
+    byAuthor.set(author, {
+      ids: list.map((e) => e.id),
+      revs: list.map((e) => e.rev),
+      times: list.map((e) => e.t),
+      firstAckedBefore: (t) => firstIndexWhere(minAckedUpTo.length, (i) => minAckedUpTo[i]! < t),
+      allAckedBeforeFrom: (t) => firstIndexWhere(maxAckedFrom.length, (i) => maxAckedFrom[i]! < t),
+    });
+  }
+  return byAuthor;
 }
 
 /**
@@ -292,54 +341,9 @@ export function pairOps(ops: readonly Op[]): Map<string, Op[]> {
   const pairs = new Map<string, Op[]>();
   for (const o of followChanges(ops)) {
     const key = `${o.user}→${o.target}`;
-    pairs.set(key, [...(pairs.get(key) ?? []), o]);
+    const pair = pairs.get(key);
+    if (pair) pair.push(o);
+    else pairs.set(key, [o]);
   }
   return pairs;
-}
-
-/** The last acknowledged op of the pair answered before `t`. */
-function lastBefore(pair: readonly Op[], t: number): Op | undefined {
-  let last: Op | undefined;
-  for (const o of pair) {
-    if (o.outcome === "ok" && o.completedAt < t && (!last || o.completedAt > last.completedAt)) last = o;
-  }
-  return last;
-}
-
-/**
- * Whether an op of `type` may have taken effect after `after` and before `until`: acknowledged
- * or unknown, sent before `until`, and not over (plus a grace for unknown ones, which the etcd
- * client may still apply late) before `after`.
- */
-function mayHaveApplied(
-  pair: readonly Op[],
-  type: Op["type"],
-  after: number,
-  until: number,
-  graceMs: number,
-) {
-  return pair.some(
-    (o) =>
-      o.type === type &&
-      o.outcome !== "failed" &&
-      o.invokedAt < until &&
-      (o.outcome === "ok" ? o.completedAt : o.completedAt + graceMs) > after,
-  );
-}
-
-/** Certainly followed from before `since` until `until`. */
-export function followedDuring(pair: readonly Op[], since: number, until: number, graceMs: number): boolean {
-  const last = lastBefore(pair, since);
-  return last?.type === "follow" && !mayHaveApplied(pair, "unfollow", last.invokedAt, until, graceMs);
-}
-
-/** Certainly not followed from before `since` until `until` (an acknowledged unfollow, and no follow racing it). */
-export function unfollowedDuring(
-  pair: readonly Op[],
-  since: number,
-  until: number,
-  graceMs: number,
-): boolean {
-  const last = lastBefore(pair, since);
-  return last?.type === "unfollow" && !mayHaveApplied(pair, "follow", last.invokedAt, until, graceMs);
 }
