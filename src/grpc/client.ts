@@ -33,9 +33,10 @@ export type CallObserver = (path: string, code: number, seconds: number) => void
 /**
  * Client-side load balancing: round robin over every backend address, skipping ones
  * that are down. A call refused with UNAVAILABLE (backend gone, or its store without
- * quorum) is retried on another backend; every Flock write is idempotent, so a retry
- * never doubles anything. Two are not re-sent because a retry would change the answer:
- * CreateAccount and Logout.
+ * quorum) is retried on another backend: a backend answers UNAVAILABLE to a write only when
+ * the store certainly did not apply it (one whose outcome is open is DEADLINE_EXCEEDED, not
+ * retried), and every Flock write is idempotent, so a retry never doubles anything. Two are
+ * not re-sent because a retry would change the answer: CreateAccount and Logout.
  */
 const SERVICE_CONFIG = JSON.stringify({
   loadBalancingConfig: [{ round_robin: {} }],

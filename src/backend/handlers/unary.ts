@@ -2,7 +2,7 @@ import { Metadata, status, type sendUnaryData, type ServerUnaryCall } from "@grp
 import type { Logger } from "pino";
 import { requestIdOf } from "../../grpc/metadata.js";
 import { FlockError, STORAGE_FULL_MESSAGE } from "../../shared/errors.js";
-import { isStorageFull, isStoreUnavailable } from "../../storage/etcd/errors.js";
+import { isStorageFull, isStoreUnavailable, StoreOutcomeUnknownError } from "../../storage/etcd/errors.js";
 import { ViewNotReadyError } from "../../storage/watch-cache.js";
 
 /** The longest a call without a deadline of its own may run before it is answered DEADLINE_EXCEEDED. */
@@ -82,6 +82,12 @@ export function grpcErrorOf(err: unknown, log: Logger, method: string, requestId
   if (isStorageFull(err)) {
     log.warn({ method, requestId, err: String(err) }, "store is out of space");
     return { code: status.UNAVAILABLE, details: STORAGE_FULL_MESSAGE };
+  }
+  if (err instanceof StoreOutcomeUnknownError) {
+    // Not UNAVAILABLE: the web tier re-sends those to another backend, and this write may still
+    // be applied (gRPC: "may be returned even if the operation has completed successfully").
+    log.warn({ method, requestId, err: String(err) }, "store write outcome unknown");
+    return { code: status.DEADLINE_EXCEEDED, details: "the store may or may not have applied this write" };
   }
   if (isStoreUnavailable(err) || err instanceof ViewNotReadyError) {
     log.warn({ method, requestId, err: String(err) }, "store unavailable");

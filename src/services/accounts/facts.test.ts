@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { KEYS } from "../../../test/fixtures/memory-services.js";
-import { StoreTimeoutError } from "../../storage/etcd/errors.js";
+import { StoreOutcomeUnknownError } from "../../storage/etcd/errors.js";
 import type { Kv, TxnRequest } from "../../storage/kv.js";
 import { LeaseBuckets } from "../../storage/lease-buckets.js";
 import { MemoryKv } from "../../storage/memory/kv.js";
@@ -67,7 +67,7 @@ describe("AccountsFacts.recordLoginFailure with a lost answer", () => {
   for (const [what, failure] of [
     [
       "a timeout (outcome unknown)",
-      () => new StoreTimeoutError("etcd txn: no answer within 3000 ms, outcome unknown"),
+      () => new StoreOutcomeUnknownError("etcd txn: Error: 4 DEADLINE_EXCEEDED; it may still be applied"),
     ],
     ["an UNAVAILABLE error after the commit", () => new Error("14 UNAVAILABLE: Connection dropped")],
   ] as const) {

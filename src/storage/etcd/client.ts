@@ -14,7 +14,14 @@ import {
   type IWatchResponse,
   type IDuplexStream,
 } from "etcd3";
-import { isStorageFull, isTransient, StoreTimeoutError } from "./errors.js";
+import {
+  isStorageFull,
+  isStoreUnavailable,
+  isTransient,
+  StoreOutcomeUnknownError,
+  StoreTimeoutError,
+  wasNotApplied,
+} from "./errors.js";
 
 /** What every etcd-backed storage is opened with. */
 export interface EtcdStorageOptions {
@@ -59,7 +66,9 @@ const TXN_CONCURRENCY = 4;
  *
  * Any call may be applied and still reported as failed (a lost answer, then a retry that
  * applies it again), so every write the storages issue is idempotent: a put or delete of
- * a fixed value, or a txn that compares create/mod revisions.
+ * a fixed value, or a txn that compares create/mod revisions (and FactWriter's applied-mark,
+ * so a copy arriving late does nothing). A write that gave up with an attempt still possibly in
+ * flight says so (StoreOutcomeUnknownError): its caller must not send it again another way.
  */
 export class EtcdStore {
   private readonly client: Etcd3;
@@ -101,13 +110,19 @@ export class EtcdStore {
   }
 
   txn(request: ITxnRequest): Promise<ITxnResponse> {
-    return this.call("txn", (options) => this.client.kv.txn(request, options));
+    const writes = [...(request.success ?? []), ...(request.failure ?? [])].some(
+      (op) =>
+        op.request_put !== undefined || op.request_delete_range !== undefined || op.request_txn !== undefined,
+    );
+    return this.call("txn", (options) => this.client.kv.txn(request, options), writes ? "write" : "read");
   }
 
   /** Deletes `key` and returns what it held (undefined when it was already gone). */
   async delete(key: string): Promise<IKeyValue | undefined> {
-    const answer = await this.call("delete", (options) =>
-      this.client.kv.deleteRange({ key: Buffer.from(key), prev_kv: true }, options),
+    const answer = await this.call(
+      "delete",
+      (options) => this.client.kv.deleteRange({ key: Buffer.from(key), prev_kv: true }, options),
+      "write",
     );
     return answer.prev_kvs[0];
   }
@@ -179,8 +194,16 @@ export class EtcdStore {
     this.client.close();
   }
 
-  /** Sends one request, re-sending it while etcd is unreachable or electing, until the budget runs out. */
-  private async call<T>(what: string, send: (options: CallOptions) => Promise<T>): Promise<T> {
+  /**
+   * Sends one request, re-sending it while etcd is unreachable or electing, until the budget
+   * runs out. A write whose budget ran out after an attempt with an open outcome (not one that
+   * surely was not applied) fails with StoreOutcomeUnknownError, else with StoreTimeoutError.
+   */
+  private async call<T>(
+    what: string,
+    send: (options: CallOptions) => Promise<T>,
+    kind: "read" | "write" = "read",
+  ): Promise<T> {
     const started = performance.now();
     let attempts = 0;
     const done = (ok: boolean) =>
@@ -188,12 +211,18 @@ export class EtcdStore {
     // The budget runs on the monotonic clock: a wall clock stepped back must not stretch it.
     const deadline = performance.now() + this.timeoutMs;
     let lastError: unknown;
+    let outcomeOpen = false;
     for (let attempt = 0; ; attempt++) {
       const remaining = deadline - performance.now();
       if (remaining <= 0) {
         done(false);
+        if (outcomeOpen)
+          throw new StoreOutcomeUnknownError(
+            `etcd ${what}: no answer within ${this.timeoutMs} ms, and an attempt may still be applied (last error: ${describe(lastError)})`,
+            { cause: lastError },
+          );
         throw new StoreTimeoutError(
-          `etcd ${what}: no answer within ${this.timeoutMs} ms, outcome unknown (last error: ${describe(lastError)})`,
+          `etcd ${what}: no answer within ${this.timeoutMs} ms (last error: ${describe(lastError)})`,
           { cause: lastError },
         );
       }
@@ -204,8 +233,14 @@ export class EtcdStore {
         done(true);
         return answer;
       } catch (err) {
+        if (kind === "write" && isStoreUnavailable(err) && !wasNotApplied(err)) outcomeOpen = true;
         if (this.closed || !isTransient(err)) {
           done(false);
+          // etcd's "leader changed" or "request timed out" is final here, and as open as a deadline.
+          if (outcomeOpen && isStoreUnavailable(err))
+            throw new StoreOutcomeUnknownError(`etcd ${what}: ${describe(err)}; it may still be applied`, {
+              cause: err,
+            });
           throw err;
         }
         lastError = err;
