@@ -8,7 +8,9 @@ import {
   type PostView,
   type Violation,
 } from "./history.js";
+import { FollowPair } from "./follow-pair.js";
 import { checkReads, type ReadStats } from "./reads.js";
+import { firstIndexWhere } from "./sorted.js";
 import type { StreamLog } from "./streams.js";
 
 /** A notification as GET /api/v1/notifications lists it. */
@@ -168,25 +170,35 @@ function checkAccounts(ops: readonly Op[], state: FinalState, flag: Flag, stats:
 }
 
 /**
- * Whether the session of `login` may have been ended by the accounts service's cap on live
- * sessions (a login beyond it ends the oldest) before `until`: between them, the account may
- * have held that many sessions (logins acknowledged or unknown, less acknowledged logouts).
+ * Per account, the times at which it may have held more live sessions than the accounts
+ * service's cap (a login beyond it ends the oldest): logins acknowledged or unknown, less
+ * acknowledged logouts, counted in time order. Built once: a long run has thousands of logins
+ * per account, and asking each login's question by recounting them all took minutes.
  */
-function mayHaveBeenEvicted(accountOps: readonly Op[], login: Op, until: number): boolean {
-  const changes: { at: number; delta: number }[] = [];
-  for (const o of accountOps) {
-    if (o.type === "login" && o.outcome !== "failed" && o.invokedAt < until)
-      changes.push({ at: o.invokedAt, delta: 1 });
-    if (o.type === "logout" && o.outcome === "ok" && o.completedAt < until)
-      changes.push({ at: o.completedAt, delta: -1 });
+function sessionCapOverruns(byUser: ReadonlyMap<string, readonly Op[]>): Map<string, number[]> {
+  const overruns = new Map<string, number[]>();
+  for (const [user, accountOps] of byUser) {
+    const changes: { at: number; delta: number }[] = [];
+    for (const o of accountOps) {
+      if (o.type === "login" && o.outcome !== "failed") changes.push({ at: o.invokedAt, delta: 1 });
+      if (o.type === "logout" && o.outcome === "ok") changes.push({ at: o.completedAt, delta: -1 });
+    }
+    changes.sort((a, b) => a.at - b.at);
+    const over: number[] = [];
+    let live = 0;
+    for (const change of changes) {
+      live += change.delta;
+      if (live > MAX_SESSIONS_PER_ACCOUNT) over.push(change.at);
+    }
+    overruns.set(user, over);
   }
-  changes.sort((a, b) => a.at - b.at);
-  let live = 0;
-  for (const change of changes) {
-    live += change.delta;
-    if (change.at >= login.invokedAt && live > MAX_SESSIONS_PER_ACCOUNT) return true;
-  }
-  return false;
+  return overruns;
+}
+
+/** Whether the session of `login` may have been ended by the cap from its start until `until`. */
+function mayHaveBeenEvicted(overruns: readonly number[], login: Op, until: number): boolean {
+  const next = firstIndexWhere(overruns.length, (i) => overruns[i]! >= login.invokedAt);
+  return next < overruns.length && overruns[next]! < until;
 }
 
 function checkSessions(ops: readonly Op[], state: FinalState, flag: Flag, stats: CheckStats): void {
@@ -194,6 +206,7 @@ function checkSessions(ops: readonly Op[], state: FinalState, flag: Flag, stats:
     ops.filter((o) => o.type === "login" || o.type === "logout"),
     (o) => o.user,
   );
+  const overruns = sessionCapOverruns(byUser);
   const logouts = groupBy(
     ops.filter((o) => o.type === "logout" && o.token),
     (o) => o.token!,
@@ -213,7 +226,7 @@ function checkSessions(ops: readonly Op[], state: FinalState, flag: Flag, stats:
       ?.find(
         (o) => o.invokedAt > login.completedAt && !ended.some((l) => l !== o && l.invokedAt < o.invokedAt),
       );
-    const evicted = (until: number) => mayHaveBeenEvicted(byUser.get(login.user) ?? [], login, until);
+    const evicted = (until: number) => mayHaveBeenEvicted(overruns.get(login.user) ?? [], login, until);
     if (refused && !evicted(refused.invokedAt)) {
       flag(
         "session-lost",
@@ -430,8 +443,11 @@ function checkPosts(
   // the feed of every reader who followed its author from before it was (first) requested until
   // the end, unless a delete of it was sent.
   const feedIds = new Map([...state.feeds].map(([reader, feed]) => [reader, new Set(feed.map((p) => p.id))]));
+  // Each pair's ops indexed once (FollowPair): asked once per post of its author.
   const readersOf = groupBy(
-    [...pairs.values()].filter((p) => feedIds.has(p.reader)),
+    [...pairs.values()]
+      .filter((p) => feedIds.has(p.reader))
+      .map((p) => ({ ...p, follow: new FollowPair(p.ops, options.unknownGraceMs) })),
     (p) => p.author,
   );
   for (const group of attempts.values()) {
@@ -439,7 +455,7 @@ function checkPosts(
     if (!ok?.postId || ok.type !== "post" || mayBeDeleted.has(ok.postId)) continue;
     const since = Math.min(...group.map((o) => o.invokedAt));
     for (const pair of readersOf.get(ok.user) ?? []) {
-      if (!followedThroughout(pair.ops, since, options.unknownGraceMs)) continue;
+      if (!pair.follow.followedDuring(since, Number.POSITIVE_INFINITY)) continue;
       stats.feedEntriesExpected++;
       if (!feedIds.get(pair.reader)!.has(ok.postId)) {
         flag(

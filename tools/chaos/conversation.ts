@@ -91,9 +91,9 @@ class History {
   readonly firstSent = new Map<string, number>();
   /** Post id → every delete sent for it. */
   readonly deletes = new Map<string, Op[]>();
-  /** "user→post" → like/unlike (or repost/unrepost) ops. */
-  readonly likes = new Map<string, Op[]>();
-  readonly reposts = new Map<string, Op[]>();
+  /** Post id → user → their like/unlike (or repost/unrepost) ops on it. */
+  readonly likes = new Map<string, Map<string, Op[]>>();
+  readonly reposts = new Map<string, Map<string, Op[]>>();
   /** "blocker→blocked" → block/unblock ops. */
   readonly blocks = new Map<string, Op[]>();
   readonly follows: Map<string, Op[]>;
@@ -115,16 +115,26 @@ class History {
         this.firstSent.set(o.postId, sentByText.get(o.text ?? "") ?? o.invokedAt);
       }
       if (o.type === "delete" && o.postId) push(this.deletes, o.postId, o);
-      if ((o.type === "like" || o.type === "unlike") && o.postId)
-        push(this.likes, `${o.user}→${o.postId}`, o);
-      if ((o.type === "repost" || o.type === "unrepost") && o.postId)
-        push(this.reposts, `${o.user}→${o.postId}`, o);
+      if ((o.type === "like" || o.type === "unlike") && o.postId) pushByPost(this.likes, o);
+      if ((o.type === "repost" || o.type === "unrepost") && o.postId) pushByPost(this.reposts, o);
       if ((o.type === "block" || o.type === "unblock") && o.target)
         push(this.blocks, `${o.user}→${o.target}`, o);
       if (o.type === "feed" && o.outcome === "ok") push(this.feedReads, o.user, o);
     }
     this.follows = pairOps(ops);
   }
+
+  /** The ids `user`'s final page shows as their reposts (as a set, made once per user). */
+  repostsOnPage(state: FinalState, user: string): ReadonlySet<string> | undefined {
+    let ids = this.pageReposts.get(user);
+    if (!ids) {
+      const list = state.reposted.get(user);
+      if (!list) return undefined;
+      this.pageReposts.set(user, (ids = new Set(list)));
+    }
+    return ids;
+  }
+  private readonly pageReposts = new Map<string, Set<string>>();
 
   authorOf(postId: string): string | undefined {
     return this.written.get(postId)?.user;
@@ -171,9 +181,9 @@ function checkReactions(h: History, state: FinalState, flag: Flag, stats: Conver
       continue;
     }
     stats.reactionPostsChecked++;
-    for (const [kind, list, count, byPair] of [
-      ["like", state.likers.get(id) ?? [], read.post.likes, h.likes],
-      ["repost", state.reposters.get(id) ?? [], read.post.reposts, h.reposts],
+    for (const [kind, list, count, byUser] of [
+      ["like", state.likers.get(id) ?? [], read.post.likes, h.likes.get(id)],
+      ["repost", state.reposters.get(id) ?? [], read.post.reposts, h.reposts.get(id)],
     ] as const) {
       if (new Set(list).size !== list.length)
         flag(`${kind}-count`, `post ${id}'s ${kind}s list names someone twice: ${list.join(", ")}`);
@@ -183,16 +193,15 @@ function checkReactions(h: History, state: FinalState, flag: Flag, stats: Conver
           `post ${id} counts ${count} ${kind}s but lists ${list.length}: ${list.join(", ")}`,
         );
       for (const who of list) {
-        const mine = byPair.get(`${who}→${id}`) ?? [];
+        const mine = byUser?.get(who) ?? [];
         if (!mine.some((o) => o.type === kind && o.outcome !== "failed"))
           flag(
             `${kind}-state`,
             `${who} is among post ${id}'s ${kind}s though no ${kind} of theirs could have applied`,
           );
       }
-      for (const [key, mine] of byPair) {
-        const [who, post] = key.split("→") as [string, string];
-        if (post !== id) continue;
+      const listed = new Set(list);
+      for (const [who, mine] of byUser ?? []) {
         const expected = expectedFinalFollow(asFollows(mine, kind), h.graceMs);
         if (expected === undefined) {
           stats.reactionStatesUndecided++;
@@ -201,13 +210,13 @@ function checkReactions(h: History, state: FinalState, flag: Flag, stats: Conver
         stats.reactionStatesChecked++;
         const last = latest(mine.filter((o) => o.outcome === "ok"));
         const says = `its last acknowledged op was ${last ? `${last.type} (op ${last.id})` : "none"}`;
-        if (list.includes(who) !== expected)
+        if (listed.has(who) !== expected)
           flag(
             `${kind}-state`,
             `${who} ${expected ? "is not" : "is"} among post ${id}'s ${kind}s at the end, but ${says}`,
           );
-        const page = kind === "repost" ? state.reposted.get(who) : undefined;
-        if (page && page.includes(id) !== expected)
+        const page = kind === "repost" ? h.repostsOnPage(state, who) : undefined;
+        if (page && page.has(id) !== expected)
           flag(
             `repost-state`,
             `${who}'s page ${expected ? "lacks" : "shows"} their repost of post ${id}, but ${says}`,
@@ -391,16 +400,17 @@ function checkNotifications(h: History, state: FinalState, flag: Flag, stats: Co
       `reply op ${o.id} to post ${o.inReplyTo} was acknowledged`,
     );
   }
-  for (const [kind, byPair] of [
+  for (const [kind, byPost] of [
     ["like", h.likes],
     ["repost", h.reposts],
   ] as const) {
-    for (const [key, mine] of byPair) {
-      const [who, post] = key.split("→") as [string, string];
+    for (const [post, byUser] of byPost) {
       const author = h.authorOf(post);
       if (!author || h.mayBeDeleted(post)) continue;
-      if (expectedFinalFollow(asFollows(mine, kind), h.graceMs) !== true) continue;
-      expect(author, kind, who, post, `${who}'s last acknowledged op on it was a ${kind}`);
+      for (const [who, mine] of byUser) {
+        if (expectedFinalFollow(asFollows(mine, kind), h.graceMs) !== true) continue;
+        expect(author, kind, who, post, `${who}'s last acknowledged op on it was a ${kind}`);
+      }
     }
   }
   for (const [key, mine] of h.follows) {
@@ -508,6 +518,13 @@ function latest(ops: readonly Op[]): Op | undefined {
   let best: Op | undefined;
   for (const op of ops) if (!best || op.completedAt > best.completedAt) best = op;
   return best;
+}
+
+/** Files a like/unlike (repost/unrepost) op under its post, then its user. */
+function pushByPost(byPost: Map<string, Map<string, Op[]>>, o: Op): void {
+  let byUser = byPost.get(o.postId!);
+  if (!byUser) byPost.set(o.postId!, (byUser = new Map()));
+  push(byUser, o.user, o);
 }
 
 function push<T>(map: Map<string, T[]>, key: string, item: T): void {

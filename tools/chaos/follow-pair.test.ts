@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { followedThroughout } from "./checker.js";
 import { FollowPair } from "./follow-pair.js";
 import type { Op, Outcome } from "./history.js";
 
@@ -72,6 +73,19 @@ describe("FollowPair", () => {
           assert.equal(pair.unfollowedDuring(since, until), scan.unfollowedDuring(ops, since, until));
         },
       ),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it("followed until +∞ is the end-state check's followedThroughout", () => {
+    fc.assert(
+      fc.property(pairOps, fc.integer({ min: -10, max: 520 }), (ops, since) => {
+        const pair = new FollowPair(ops, GRACE_MS);
+        assert.equal(
+          pair.followedDuring(since, Number.POSITIVE_INFINITY),
+          followedThroughout(ops, since, GRACE_MS),
+        );
+      }),
       { numRuns: 2_000 },
     );
   });
