@@ -35,21 +35,30 @@ export type CallObserver = (path: string, code: number, seconds: number) => void
  * that are down. A call refused with UNAVAILABLE (backend gone, or its store without
  * quorum) is retried on another backend: a backend answers UNAVAILABLE to a write only when
  * the store certainly did not apply it (one whose outcome is open is DEADLINE_EXCEEDED, not
- * retried), and every Flock write is idempotent, so a retry never doubles anything. Two are
- * not re-sent because a retry would change the answer: CreateAccount and Logout.
+ * retried), and every Flock write is idempotent, so a retry never doubles anything. A few are
+ * not re-sent because a retry would change the answer (SERVICE_CONFIG below).
  */
 const SERVICE_CONFIG = JSON.stringify({
   loadBalancingConfig: [{ round_robin: {} }],
   methodConfig: [
     {
-      // A signup re-sent by gRPC would hash the password with a new salt and find "its" name
-      // taken: it is not retried here (an exact method entry overrides the default below).
-      // CreatePost is retried safely because the web tier always sends an idempotency key.
-      // A logout re-sent after its session was deleted (the first backend failed after the delete
-      // was committed) finds no session and answers "" — a 401 for a logout that took effect.
+      // Not retried here (an exact method entry overrides the default below): calls whose first
+      // copy may have been applied before the backend failed (killed after the commit: the web
+      // sees UNAVAILABLE too), and whose second copy would then answer differently.
+      // - A signup re-sent would hash the password with a new salt and find "its" name taken.
+      // - A logout re-sent finds no session and answers "" — a 401 for a logout that took effect.
+      // - A delete re-sent finds the post gone: a 404 for a delete that took effect (the long
+      //   chaos run saw 8 of these, each when a backend was SIGKILLed mid-delete). Likewise
+      //   dismissing a notification, deleting an app, and exchanging a code (used once).
+      // CreatePost is retried safely because the web tier always sends an idempotency key; the
+      // rest are idempotent and answer the state as it is.
       name: [
         { service: "flock.accounts.v1.AccountsService", method: "CreateAccount" },
         { service: "flock.accounts.v1.AccountsService", method: "Logout" },
+        { service: "flock.accounts.v1.AccountsService", method: "ExchangeCode" },
+        { service: "flock.accounts.v1.AccountsService", method: "DeleteApp" },
+        { service: "flock.posts.v1.PostsService", method: "DeletePost" },
+        { service: "flock.posts.v1.NotificationsService", method: "Dismiss" },
       ],
     },
     {
