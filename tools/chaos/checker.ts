@@ -10,7 +10,7 @@ import {
 } from "./history.js";
 import { FollowPair } from "./follow-pair.js";
 import { checkReads, type ReadStats } from "./reads.js";
-import { firstIndexWhere } from "./sorted.js";
+import { firstIndexWhere } from "../../src/shared/sorted.js";
 import type { StreamLog } from "./streams.js";
 
 /** A notification as GET /api/v1/notifications lists it. */

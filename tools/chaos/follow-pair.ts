@@ -1,5 +1,5 @@
 import type { Op } from "./history.js";
-import { firstIndexWhere } from "./sorted.js";
+import { firstIndexWhere } from "../../src/shared/sorted.js";
 
 /**
  * One reader→author pair's follow and unfollow ops, indexed so that "was this pair certainly

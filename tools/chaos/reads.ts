@@ -8,7 +8,7 @@ import {
   type Op,
   type PostView,
 } from "./history.js";
-import { firstIndexWhere } from "./sorted.js";
+import { firstIndexWhere } from "../../src/shared/sorted.js";
 
 /**
  * The checks on what reads showed while the run went on (issue 12 and 16), beside the final

@@ -2,6 +2,7 @@ import { DeletedPostRecord, PostRecord } from "../../gen/flock/storage/v1/record
 import type { KeyValue, WatchEvent } from "../../storage/kv.js";
 import { text as textOf } from "../../storage/kv.js";
 import { Keys } from "../../storage/keys.js";
+import { firstIndexWhere } from "../../shared/sorted.js";
 import type { Projection } from "../../storage/watch-cache.js";
 import type { GraphView } from "../graph/view.js";
 import { searchTerms } from "./text.js";
@@ -366,14 +367,9 @@ export class PostsView implements Projection {
 
   /** Deletes after `revision`, oldest first. */
   deletesSince(revision: number): readonly DeletedPost[] {
-    let lo = 0;
-    let hi = this.deletes.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.deletes[mid]!.revision <= revision) lo = mid + 1;
-      else hi = mid;
-    }
-    return this.deletes.slice(lo);
+    return this.deletes.slice(
+      firstIndexWhere(this.deletes.length, (i) => this.deletes[i]!.revision > revision),
+    );
   }
 
   /** Who has reposted a post now (what its tombstone records when it is deleted). */

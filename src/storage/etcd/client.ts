@@ -110,10 +110,7 @@ export class EtcdStore {
   }
 
   txn(request: ITxnRequest): Promise<ITxnResponse> {
-    const writes = [...(request.success ?? []), ...(request.failure ?? [])].some(
-      (op) =>
-        op.request_put !== undefined || op.request_delete_range !== undefined || op.request_txn !== undefined,
-    );
+    const writes = (request.success ?? []).some(isWrite) || (request.failure ?? []).some(isWrite);
     return this.call("txn", (options) => this.client.kv.txn(request, options), writes ? "write" : "read");
   }
 
@@ -278,6 +275,13 @@ function lastWritePerKey(ops: readonly IRequestOp[]): IRequestOp[] {
     byKey.set(key ? key.toString("latin1") : `#${i}`, op);
   });
   return [...byKey.values()];
+}
+
+/** An op that changes the store (a put, a delete, or a nested txn that may hold either). */
+function isWrite(op: IRequestOp): boolean {
+  return (
+    op.request_put !== undefined || op.request_delete_range !== undefined || op.request_txn !== undefined
+  );
 }
 
 /** Splits ops into groups etcd accepts in one txn: at most MAX_TXN_OPS and well under 1.5 MiB. */
