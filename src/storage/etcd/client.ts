@@ -1,6 +1,7 @@
-import type { CallOptions, Metadata } from "@grpc/grpc-js";
+import type { CallOptions, Client, Metadata, ServiceClientConstructor } from "@grpc/grpc-js";
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, noop } from "cockatiel";
 import {
+  castGrpcError,
   Etcd3,
   isRecoverableError,
   type ICompare,
@@ -22,6 +23,8 @@ import {
   StoreTimeoutError,
   wasNotApplied,
 } from "./errors.js";
+import type { RangeResult } from "../kv.js";
+import { decodeRangeAnswer } from "./range-answer.js";
 
 /** What every etcd-backed storage is opened with. */
 export interface EtcdStorageOptions {
@@ -109,6 +112,30 @@ export class EtcdStore {
     return this.call("range", (options) => this.client.kv.range(request, options));
   }
 
+  /**
+   * A range answered in the storage seam's types, decoded without etcd3's converter (see
+   * range-answer.ts): what the read model's snapshot loads and barriers read through. The
+   * request is encoded, and the member chosen, as for `range`.
+   */
+  rangeKeyValues(request: IRangeRequest): Promise<RangeResult> {
+    return this.call("range", (options) =>
+      this.pool().withConnection("KV", ({ client, metadata }) => {
+        const range = (client.constructor as ServiceClientConstructor).service["Range"]!;
+        return new Promise<RangeResult>((resolve, reject) => {
+          client.makeUnaryRequest(
+            range.path,
+            range.requestSerialize,
+            decodeRangeAnswer,
+            request,
+            metadata,
+            options,
+            (err, answer) => (err ? reject(castGrpcError(err)) : resolve(answer!)),
+          );
+        });
+      }),
+    );
+  }
+
   txn(request: ITxnRequest): Promise<ITxnResponse> {
     const writes = (request.success ?? []).some(isWrite) || (request.failure ?? []).some(isWrite);
     return this.call("txn", (options) => this.client.kv.txn(request, options), writes ? "write" : "read");
@@ -177,13 +204,16 @@ export class EtcdStore {
    * leader (partitioned into a minority) ends the stream instead of leaving it silent.
    */
   openWatchStream(): Promise<IDuplexStream<IWatchRequest, IWatchResponse>> {
-    const pool = (this.client as unknown as { pool: WatchPool }).pool;
-    return pool.withConnection("Watch", ({ client, metadata }) => {
+    return this.pool().withConnection("Watch", ({ client, metadata }) => {
       const withLeader = metadata.clone();
       withLeader.set("hasleader", "true");
-      const stream = client.watch(withLeader, {});
+      const stream = (client as unknown as WatchClient).watch(withLeader, {});
       return Promise.resolve(stream);
     });
+  }
+
+  private pool(): ConnectionPool {
+    return (this.client as unknown as { pool: ConnectionPool }).pool;
   }
 
   close(): void {
@@ -248,15 +278,20 @@ export class EtcdStore {
   }
 }
 
-/** The part of etcd3's connection pool a raw watch stream needs (not in its public types). */
-interface WatchPool {
+/**
+ * The part of etcd3's connection pool a raw call needs (not in its public types): a member's
+ * grpc-js client for one service, through that member's circuit breaker.
+ */
+interface ConnectionPool {
   withConnection<T>(
-    service: "Watch",
-    fn: (connection: {
-      client: { watch(metadata: Metadata, options: object): IDuplexStream<IWatchRequest, IWatchResponse> };
-      metadata: Metadata;
-    }) => Promise<T>,
+    service: "Watch" | "KV",
+    fn: (connection: { client: Client; metadata: Metadata }) => Promise<T>,
   ): Promise<T>;
+}
+
+/** The Watch service's client, as grpc-js builds it from etcd's rpc.proto. */
+interface WatchClient {
+  watch(metadata: Metadata, options: object): IDuplexStream<IWatchRequest, IWatchResponse>;
 }
 
 function describe(err: unknown): string {

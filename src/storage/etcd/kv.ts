@@ -44,7 +44,7 @@ export class EtcdKv implements Kv {
 
   async range(request: RangeRequest): Promise<RangeResult> {
     try {
-      return fromRange(await this.store.range(toRange(request)));
+      return await this.store.rangeKeyValues(toRange(request));
     } catch (err) {
       throw translate(err);
     }
@@ -211,14 +211,18 @@ function fromRange(answer: IRangeResponse): RangeResult {
 }
 
 function fromKv(kv: IKeyValue): KeyValue {
+  const value = kv.value ?? EMPTY;
   return {
     key: kv.key.toString("utf8"),
-    value: kv.value ?? new Uint8Array(),
+    // A plain view: decoding from a Buffer makes a Buffer of every field it slices (slow).
+    value: new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
     createRevision: Number(kv.create_revision),
     modRevision: Number(kv.mod_revision),
     lease: String(kv.lease ?? "0"),
   };
 }
+
+const EMPTY = new Uint8Array(0);
 
 function toCompare(compare: Compare): ICompare {
   const key = Buffer.from(compare.key);
