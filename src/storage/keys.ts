@@ -56,38 +56,55 @@ const BASE64URL = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvw
 
 export class Keys {
   readonly root: string;
+  /** The prefix of each kind of key (set once: views test every loaded key against them). */
+  readonly accounts: string;
+  readonly sessions: string;
+  readonly apps: string;
+  readonly tokens: string;
+  readonly follows: string;
+  readonly blocks: string;
+  readonly mutes: string;
+  readonly posts: string;
+  readonly likes: string;
+  readonly reposts: string;
+  readonly deletedPosts: string;
+  readonly notificationsReadMarks: string;
+  readonly notificationsDismissed: string;
+  readonly notificationsClearMarks: string;
 
   constructor(prefix: string) {
     this.root = `${prefix}${LAYOUT_VERSION}/`;
+    this.accounts = `${this.root}a/acct/`;
+    this.sessions = `${this.root}a/sess/`;
+    this.apps = `${this.root}a/app/`;
+    this.tokens = `${this.root}a/tok/`;
+    this.follows = `${this.root}g/follow/`;
+    this.blocks = `${this.root}g/block/`;
+    this.mutes = `${this.root}g/mute/`;
+    this.posts = `${this.root}p/post/`;
+    this.likes = `${this.root}p/like/`;
+    this.reposts = `${this.root}p/repost/`;
+    this.deletedPosts = `${this.root}p/gone/`;
+    this.notificationsReadMarks = `${this.root}p/nread/`;
+    this.notificationsDismissed = `${this.root}p/ndismiss/`;
+    this.notificationsClearMarks = `${this.root}p/nclear/`;
   }
 
   // accounts
   account(username: string): string {
     return `${this.root}a/acct/${username}`;
   }
-  get accounts(): string {
-    return `${this.root}a/acct/`;
-  }
   session(tokenHash: string): string {
     return `${this.root}a/sess/${tokenHash}`;
   }
-  get sessions(): string {
-    return `${this.root}a/sess/`;
-  }
   app(clientId: string): string {
     return `${this.root}a/app/${clientId}`;
-  }
-  get apps(): string {
-    return `${this.root}a/app/`;
   }
   token(clientId: string, tokenHash: string): string {
     return `${this.tokensOf(clientId)}${tokenHash}`;
   }
   tokensOf(clientId: string): string {
     return `${this.root}a/tok/${clientId}/`;
-  }
-  get tokens(): string {
-    return `${this.root}a/tok/`;
   }
   appSecret(clientId: string): string {
     return `${this.root}_s/appsecret/${clientId}`;
@@ -107,28 +124,16 @@ export class Keys {
   follow(follower: string, followee: string): string {
     return `${this.root}g/follow/${follower}/${followee}`;
   }
-  get follows(): string {
-    return `${this.root}g/follow/`;
-  }
   block(blocker: string, blocked: string): string {
     return `${this.root}g/block/${blocker}/${blocked}`;
   }
-  get blocks(): string {
-    return `${this.root}g/block/`;
-  }
   mute(muter: string, muted: string): string {
     return `${this.root}g/mute/${muter}/${muted}`;
-  }
-  get mutes(): string {
-    return `${this.root}g/mute/`;
   }
 
   // posts
   post(postKey: string): string {
     return `${this.root}p/post/${postKey}`;
-  }
-  get posts(): string {
-    return `${this.root}p/post/`;
   }
   like(postId: number, user: string): string {
     return `${this.likesOf(postId)}${user}`;
@@ -136,41 +141,23 @@ export class Keys {
   likesOf(postId: number): string {
     return `${this.root}p/like/${postId}/`;
   }
-  get likes(): string {
-    return `${this.root}p/like/`;
-  }
   repost(postId: number, user: string): string {
     return `${this.repostsOf(postId)}${user}`;
   }
   repostsOf(postId: number): string {
     return `${this.root}p/repost/${postId}/`;
   }
-  get reposts(): string {
-    return `${this.root}p/repost/`;
-  }
   deletedPost(postId: number): string {
     return `${this.deletedPosts}${postId}`;
-  }
-  get deletedPosts(): string {
-    return `${this.root}p/gone/`;
   }
   notificationsRead(user: string): string {
     return `${this.root}p/nread/${user}`;
   }
-  get notificationsReadMarks(): string {
-    return `${this.root}p/nread/`;
-  }
   notificationDismissed(user: string, id: number): string {
     return `${this.root}p/ndismiss/${user}/${id}`;
   }
-  get notificationsDismissed(): string {
-    return `${this.root}p/ndismiss/`;
-  }
   notificationsCleared(user: string): string {
     return `${this.root}p/nclear/${user}`;
-  }
-  get notificationsClearMarks(): string {
-    return `${this.root}p/nclear/`;
   }
   idempotency(author: string, idempotencyKey: string): string {
     return `${this.root}p/idem/${author}/${idempotencyKey}`;

@@ -10,11 +10,11 @@ import {
   type WatchHandler,
 } from "./kv.js";
 import { MemoryKv } from "./memory/kv.js";
-import { WatchCache, type Projection } from "./watch-cache.js";
+import { routeOfRange, WatchCache, type Projection } from "./watch-cache.js";
 
 /** A projection that keeps the latest value of every key under its prefix. */
 class LatestValues implements Projection {
-  readonly prefixes = ["d/"];
+  constructor(readonly prefixes: readonly string[] = ["d/"]) {}
   values = new Map<string, string>();
   resets = 0;
   reset(): void {
@@ -192,6 +192,59 @@ describe("WatchCache: a snapshot, then a watch, read linearizably", () => {
     } finally {
       await slow.close();
       kv.release();
+    }
+  });
+});
+
+describe("WatchCache: snapshot pages go to the projections of their keys", () => {
+  const all = new LatestValues(["d/"]);
+  const nested = new LatestValues(["d/x/", "e/"]);
+
+  it("hands a range inside one set of prefixes whole, and leaves mixed ranges to routing key by key", () => {
+    assert.deepEqual(routeOfRange({ key: "d/a", end: "d/b" }, [all, nested]), [all]);
+    assert.deepEqual(routeOfRange({ key: "d/x/0", end: "d/x/1" }, [all, nested]), [all, nested]);
+    assert.deepEqual(routeOfRange({ key: "e/", end: "e0" }, [all, nested]), [nested]);
+    assert.deepEqual(routeOfRange({ key: "f/", end: "g" }, [all, nested]), []);
+    // "d/x/" begins inside these: their keys do not all go to the same projections.
+    assert.equal(routeOfRange({ key: "d/", end: "d0" }, [all, nested]), undefined);
+    assert.equal(routeOfRange({ key: "d/w", end: "d/y" }, [all, nested]), undefined);
+    assert.equal(routeOfRange({ key: "d/x/5", end: "d0" }, [all, nested]), undefined);
+  });
+
+  it("loads the same whether a range is handed whole or routed key by key", async () => {
+    const store = new MemoryKv();
+    for (const key of ["d/a", "d/x/1", "d/x/2", "d/z", "e/1", "f/1"]) await write(store, key, key);
+    const load = async (loadRanges: { key: string; end: string }[]) => {
+      const views = [new LatestValues(["d/"]), new LatestValues(["d/x/", "e/"])];
+      const cache = new WatchCache(store, {
+        watched: { key: "d/", end: "u" },
+        loadRanges,
+        barrier: { key: "t/", end: "t0" },
+        projections: views,
+        pageSize: 2,
+      });
+      await cache.start();
+      await cache.close();
+      return views.map((view) => [...view.values.keys()].sort());
+    };
+    try {
+      const expected = [
+        ["d/a", "d/x/1", "d/x/2", "d/z"],
+        ["d/x/1", "d/x/2", "e/1"],
+      ];
+      // One mixed range (routed key by key), then ranges each inside one set of prefixes.
+      assert.deepEqual(await load([{ key: "d/", end: "f" }]), expected);
+      assert.deepEqual(
+        await load([
+          { key: "d/", end: "d/x/" },
+          { key: "d/x/", end: "d/x0" },
+          { key: "d/x0", end: "d0" },
+          { key: "e/", end: "e0" },
+        ]),
+        expected,
+      );
+    } finally {
+      await store.close();
     }
   });
 });

@@ -97,6 +97,8 @@ export class WatchCache implements Freshness {
   private nextBarrier: Promise<number> | undefined;
   private readonly listeners = new Set<AppliedListener>();
   private readonly route: (key: string) => readonly Projection[];
+  /** Load ranges whose every key goes to the same projections, and those projections. */
+  private readonly rangeRoutes = new Map<KeyRange, readonly Projection[]>();
   private readonly pageSize: number;
   private readonly loadConcurrency: number;
   private readonly maxWaitMs: number;
@@ -111,6 +113,10 @@ export class WatchCache implements Freshness {
     private readonly options: WatchCacheOptions,
   ) {
     this.route = router(options.projections);
+    for (const range of options.loadRanges) {
+      const projections = routeOfRange(range, options.projections);
+      if (projections) this.rangeRoutes.set(range, projections);
+    }
     this.pageSize = options.pageSize ?? 2_000;
     this.loadConcurrency = options.loadConcurrency ?? 4;
     this.maxWaitMs = options.maxWaitMs ?? 4_000;
@@ -243,8 +249,11 @@ export class WatchCache implements Freshness {
       loadRanges,
       this.loadConcurrency,
       (range) => this.readRange(range, revision),
-      (kvs) => {
-        for (const group of groupByProjection(kvs, this.route)) group.projection.load(group.kvs);
+      (kvs, range) => {
+        // Most ranges lie inside one projection's prefix: their pages go there whole.
+        const whole = this.rangeRoutes.get(range);
+        if (whole) for (const projection of whole) projection.load(kvs);
+        else for (const group of groupByProjection(kvs, this.route)) group.projection.load(group.kvs);
       },
     );
     for (const projection of projections) projection.loaded(revision);
@@ -338,6 +347,27 @@ function router(projections: readonly Projection[]): (key: string) => readonly P
   };
 }
 
+/**
+ * The projections every key in `range` goes to, or undefined when keys in it may go to
+ * different ones (a prefix begins or ends inside the range): those are routed key by key.
+ */
+export function routeOfRange(
+  range: KeyRange,
+  projections: readonly Projection[],
+): readonly Projection[] | undefined {
+  const all: Projection[] = [];
+  for (const projection of projections) {
+    let takesAll = false;
+    for (const prefix of projection.prefixes) {
+      const prefixEnd = prefixEndOf(prefix);
+      if (range.key.startsWith(prefix) && range.end <= prefixEnd) takesAll = true;
+      else if (prefixEnd > range.key && prefix < range.end) return undefined;
+    }
+    if (takesAll) all.push(projection);
+  }
+  return all;
+}
+
 /** A snapshot page split into runs of keys bound for the same projections, order kept. */
 function groupByProjection(
   kvs: readonly KeyValue[],
@@ -368,7 +398,7 @@ async function loadInOrder<R, T>(
   ranges: readonly R[],
   concurrency: number,
   read: (range: R) => Promise<T>,
-  deliver: (result: T) => void,
+  deliver: (result: T, range: R) => void,
 ): Promise<void> {
   const inFlight: Promise<T>[] = [];
   let next = 0;
@@ -381,10 +411,10 @@ async function loadInOrder<R, T>(
     }
   };
   fill();
-  while (inFlight.length > 0) {
+  for (let delivered = 0; inFlight.length > 0; delivered++) {
     const result = await inFlight.shift()!;
     fill();
-    deliver(result);
+    deliver(result, ranges[delivered]!);
   }
 }
 
