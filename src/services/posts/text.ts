@@ -40,7 +40,7 @@ export function isTag(tag: string): boolean {
 }
 
 /**
- * The terms of a text: its words (case-folded, NFKC, 2–40 characters). For a query
+ * The distinct terms of a text: its words (case-folded, NFKC, 2–40 characters), each once. For a query
  * (`query` true), `#tag` tokens stay tags ("#cats" finds the tag, "cats" the word).
  */
 export function searchTerms(text: string, query: boolean): string[] {

@@ -463,7 +463,7 @@ export class PostsView implements Projection {
       if (parent) parent.replies++;
     }
     for (const tag of post.tags) listOf(this.byTag, tag).push(post);
-    for (const word of new Set(searchTerms(post.text ?? "", false))) listOf(this.byWord, word).push(post);
+    for (const word of searchTerms(post.text ?? "", false)) listOf(this.byWord, word).push(post);
     this.textBytes += post.text === undefined ? 0 : textCost(post.text);
   }
 
@@ -475,7 +475,7 @@ export class PostsView implements Projection {
       if (existing.text !== undefined) this.textBytes -= textCost(existing.text);
       this.unindexWords(existing);
       Object.assign(existing, { text: entry.text, createdAtMs: entry.createdAtMs });
-      for (const word of new Set(searchTerms(entry.text ?? "", false)))
+      for (const word of searchTerms(entry.text ?? "", false))
         insertSorted(listOf(this.byWord, word), existing);
       this.textBytes += textCost(entry.text!);
     } else {
@@ -577,7 +577,7 @@ export class PostsView implements Projection {
   }
 
   private unindexWords(post: PostEntry): void {
-    for (const word of new Set(searchTerms(post.text ?? "", false))) removeSorted(this.byWord, word, post);
+    for (const word of searchTerms(post.text ?? "", false)) removeSorted(this.byWord, word, post);
   }
 
   private find(id: number): PostEntry | undefined {
