@@ -232,7 +232,7 @@ export class NotificationsView implements Projection {
   }
 
   /** The notifications a fact makes (the same ones again when it is removed, to take back). */
-  private derive(kv: KeyValue): NotificationEntry[] {
+  private derive(kv: KeyValue): readonly NotificationEntry[] {
     const { keys } = this;
     const id = kv.createRevision;
     const at = (ms: number) => ({ id, createdAtMs: ms });
@@ -259,7 +259,9 @@ export class NotificationsView implements Projection {
   }
 
   /** A reply notifies the parent's author; a mention every other account it names, once each. */
-  private aboutPost(post: PostEntry): NotificationEntry[] {
+  private aboutPost(post: PostEntry): readonly NotificationEntry[] {
+    // Most posts notify nobody: no allocation for them (every post passes here at load).
+    if (post.inReplyTo === 0 && post.mentions.length === 0) return NOBODY;
     const out: NotificationEntry[] = [];
     const base = { id: post.id, from: post.author, postId: post.id, createdAtMs: post.createdAtMs };
     const parentAuthor = post.inReplyTo !== 0 ? post.inReplyToAuthor : undefined;
@@ -270,6 +272,8 @@ export class NotificationsView implements Projection {
     return out;
   }
 }
+
+const NOBODY: readonly NotificationEntry[] = Object.freeze([]);
 
 function listOf<K, T>(map: Map<K, T[]>, key: K): T[] {
   let list = map.get(key);
