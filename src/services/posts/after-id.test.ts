@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { FakeClock } from "../../../test/fixtures/fake-clock.js";
 import { memoryServicesFor, signUp } from "../../../test/fixtures/memory-services.js";
 import { encodeCursor } from "../../shared/cursor.js";
-import { mergeOldestFirst } from "./view.js";
+import { mergeOldestFirst } from "./merge.js";
 
 const entries = (...ids: number[]) => ids.map((id) => ({ id }));
 

@@ -5,6 +5,7 @@ import { Keys } from "../../storage/keys.js";
 import { firstIndexWhere } from "../../shared/sorted.js";
 import type { Projection } from "../../storage/watch-cache.js";
 import type { GraphView } from "../graph/view.js";
+import { lowerBound, mergeNewestFirst, mergeOldestFirst, type Slice } from "./merge.js";
 import { searchTerms } from "./text.js";
 
 /** A post as the view holds it. Its id is the revision that created it: ids sort in commit order. */
@@ -46,11 +47,7 @@ export interface PostsViewOptions {
   textBudgetBytes: number;
 }
 
-export interface Slice<T> {
-  entries: T[];
-  /** There are more after these. */
-  more: boolean;
-}
+export type { Slice } from "./merge.js";
 
 export interface DeletedPost {
   revision: number;
@@ -626,18 +623,6 @@ function removeSorted<K, T extends { id: number }>(map: Map<K, T[]>, key: K, ite
   if (list.length === 0) map.delete(key);
 }
 
-/** The first index whose id is >= `id` (lists are in ascending id order). */
-function lowerBound(list: readonly { id: number }[], id: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid]!.id < id) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** The first index whose id is > `id`. */
 function upperBound(list: readonly { id: number }[], id: number): number {
   return lowerBound(list, id + 1);
@@ -652,105 +637,4 @@ function newestReactions(
     .filter((r) => before === undefined || r.revision < before)
     .sort((a, b) => b.revision - a.revision);
   return { entries: older.slice(0, limit), more: older.length > limit };
-}
-
-/**
- * The `limit` newest entries below `before` across ascending `lists` that `keep` accepts,
- * newest first, each post at most once: a max-heap holds one cursor per list. `more` says
- * whether a further accepted entry exists.
- */
-export function mergeNewestFirst<T extends { id: number }>(
-  lists: readonly T[][],
-  before: number,
-  limit: number,
-  keep: (entry: T) => boolean = () => true,
-): Slice<T> {
-  const heap: { list: T[]; at: number }[] = [];
-  for (const list of lists) {
-    const at = (before === Infinity ? list.length : lowerBound(list, before)) - 1;
-    if (at >= 0) heap.push({ list, at });
-  }
-  const idOf = (i: number) => heap[i]!.list[heap[i]!.at]!.id;
-  const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j]!, heap[i]!]);
-  const siftDown = (start: number) => {
-    for (let i = start; ;) {
-      const left = 2 * i + 1;
-      const right = left + 1;
-      let largest = i;
-      if (left < heap.length && idOf(left) > idOf(largest)) largest = left;
-      if (right < heap.length && idOf(right) > idOf(largest)) largest = right;
-      if (largest === i) return;
-      swap(i, largest);
-      i = largest;
-    }
-  };
-  for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(i);
-  const entries: T[] = [];
-  const seen = new Set<number>();
-  while (heap.length > 0) {
-    const top = heap[0]!;
-    const entry = top.list[top.at]!;
-    if (--top.at < 0) {
-      heap[0] = heap[heap.length - 1]!;
-      heap.pop();
-    }
-    siftDown(0);
-    const post = "post" in entry ? (entry as unknown as RepostEntry).post.id : entry.id;
-    if (seen.has(post) || !keep(entry)) continue;
-    if (entries.length === limit) return { entries, more: true };
-    seen.add(post);
-    entries.push(entry);
-  }
-  return { entries, more: false };
-}
-
-/**
- * The `limit` oldest entries with ids in (`after`, `before`) across ascending `lists` that
- * `keep` accepts, each post at most once, answered newest first (as every page is): a min-heap
- * holds one cursor per list. `more` says whether a further accepted entry exists above them.
- */
-export function mergeOldestFirst<T extends { id: number }>(
-  lists: readonly T[][],
-  after: number,
-  before: number,
-  limit: number,
-  keep: (entry: T) => boolean = () => true,
-): Slice<T> {
-  const heap: { list: T[]; at: number }[] = [];
-  for (const list of lists) {
-    const at = upperBound(list, after);
-    if (at < list.length && list[at]!.id < before) heap.push({ list, at });
-  }
-  const idOf = (i: number) => heap[i]!.list[heap[i]!.at]!.id;
-  const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j]!, heap[i]!]);
-  const siftDown = (start: number) => {
-    for (let i = start; ;) {
-      const left = 2 * i + 1;
-      const right = left + 1;
-      let smallest = i;
-      if (left < heap.length && idOf(left) < idOf(smallest)) smallest = left;
-      if (right < heap.length && idOf(right) < idOf(smallest)) smallest = right;
-      if (smallest === i) return;
-      swap(i, smallest);
-      i = smallest;
-    }
-  };
-  for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(i);
-  const entries: T[] = [];
-  const seen = new Set<number>();
-  while (heap.length > 0) {
-    const top = heap[0]!;
-    const entry = top.list[top.at]!;
-    if (++top.at >= top.list.length || top.list[top.at]!.id >= before) {
-      heap[0] = heap[heap.length - 1]!;
-      heap.pop();
-    }
-    siftDown(0);
-    const post = "post" in entry ? (entry as unknown as RepostEntry).post.id : entry.id;
-    if (seen.has(post) || !keep(entry)) continue;
-    if (entries.length === limit) return { entries: entries.reverse(), more: true };
-    seen.add(post);
-    entries.push(entry);
-  }
-  return { entries: entries.reverse(), more: false };
 }
