@@ -1,3 +1,5 @@
+import { lowerBoundById } from "../../shared/sorted.js";
+
 /**
  * Pages merged from many id-sorted lists (a home feed is one cursor per followed account's
  * timeline): a binary heap of cursors, each post taken at most once.
@@ -31,7 +33,7 @@ export function mergeNewestFirst<T extends Entry>(
 ): Slice<T> {
   const heap = new CursorHeap<T>(lists.length, (a, b) => a > b);
   for (const list of lists) {
-    const at = (before === Infinity ? list.length : lowerBound(list, before)) - 1;
+    const at = (before === Infinity ? list.length : lowerBoundById(list, before)) - 1;
     if (at >= 0) heap.add(list, at, list[at]!.id);
   }
   heap.build();
@@ -52,7 +54,7 @@ export function mergeOldestFirst<T extends Entry>(
 ): Slice<T> {
   const heap = new CursorHeap<T>(lists.length, (a, b) => a < b);
   for (const list of lists) {
-    const at = lowerBound(list, after + 1);
+    const at = lowerBoundById(list, after + 1);
     if (at < list.length && list[at]!.id < before) heap.add(list, at, list[at]!.id);
   }
   heap.build();
@@ -61,18 +63,6 @@ export function mergeOldestFirst<T extends Entry>(
   );
   slice.entries.reverse();
   return slice;
-}
-
-/** The first index whose id is >= `id` in an id-sorted list. */
-export function lowerBound(list: readonly { id: number }[], id: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid]!.id < id) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Pops entries in heap order until `limit` are accepted; `next` moves a cursor on (-1: done). */

@@ -1,5 +1,6 @@
 import type { KeyValue, WatchEvent } from "../../storage/kv.js";
 import { text } from "../../storage/kv.js";
+import { lowerBoundById } from "../../shared/sorted.js";
 import type { Keys } from "../../storage/keys.js";
 import type { Projection } from "../../storage/watch-cache.js";
 import type { GraphView } from "../graph/view.js";
@@ -110,7 +111,7 @@ export class NotificationsView implements Projection {
     const all = this.byUser.get(user) ?? [];
     const entries: NotificationEntry[] = [];
     if (after !== undefined) {
-      for (let i = lowerBound(all, after + 1); i < all.length && all[i]!.id < (before ?? Infinity); i++) {
+      for (let i = lowerBoundById(all, after + 1); i < all.length && all[i]!.id < (before ?? Infinity); i++) {
         const entry = all[i]!;
         if (!this.visible(entry) || (kinds && !kinds.has(entry.kind))) continue;
         if (entries.length === limit) return { entries: entries.reverse(), more: true };
@@ -118,7 +119,7 @@ export class NotificationsView implements Projection {
       }
       return { entries: entries.reverse(), more: false };
     }
-    let i = (before === undefined ? all.length : lowerBound(all, before)) - 1;
+    let i = (before === undefined ? all.length : lowerBoundById(all, before)) - 1;
     for (; i >= 0; i--) {
       const entry = all[i]!;
       if (!this.visible(entry) || (kinds && !kinds.has(entry.kind))) continue;
@@ -131,13 +132,13 @@ export class NotificationsView implements Projection {
   /** `user`'s visible notifications with ids above `after`, oldest first (a stream resuming). */
   since(user: string, after: number): NotificationEntry[] {
     const all = this.byUser.get(user) ?? [];
-    return all.slice(lowerBound(all, after + 1)).filter((n) => this.visible(n));
+    return all.slice(lowerBoundById(all, after + 1)).filter((n) => this.visible(n));
   }
 
   /** One of `user`'s visible notifications. */
   get(user: string, id: number): NotificationEntry | undefined {
     const all = this.byUser.get(user) ?? [];
-    const entry = all[lowerBound(all, id)];
+    const entry = all[lowerBoundById(all, id)];
     return entry?.id === id && this.visible(entry) ? entry : undefined;
   }
 
@@ -201,7 +202,7 @@ export class NotificationsView implements Projection {
       const list = listOf(this.byUser, entry.to);
       // Loading: lists are sorted once every fact is in (see loaded()).
       if (loading || list.length === 0 || list[list.length - 1]!.id < entry.id) list.push(entry);
-      else list.splice(lowerBound(list, entry.id), 0, entry);
+      else list.splice(lowerBoundById(list, entry.id), 0, entry);
       if (!loading) for (const listener of this.listeners) listener(entry);
     }
   }
@@ -225,7 +226,7 @@ export class NotificationsView implements Projection {
     for (const entry of this.derive(prev)) {
       const list = this.byUser.get(entry.to);
       if (!list) continue;
-      const at = lowerBound(list, entry.id);
+      const at = lowerBoundById(list, entry.id);
       if (list[at]?.id === entry.id && list[at]!.kind === entry.kind) list.splice(at, 1);
       if (list.length === 0) this.byUser.delete(entry.to);
     }
@@ -279,15 +280,4 @@ function listOf<K, T>(map: Map<K, T[]>, key: K): T[] {
   let list = map.get(key);
   if (!list) map.set(key, (list = []));
   return list;
-}
-
-function lowerBound(list: readonly { id: number }[], id: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid]!.id < id) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

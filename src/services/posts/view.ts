@@ -2,10 +2,10 @@ import { DeletedPostRecord, PostRecord } from "../../gen/flock/storage/v1/record
 import type { KeyValue, WatchEvent } from "../../storage/kv.js";
 import { text as textOf } from "../../storage/kv.js";
 import { Keys } from "../../storage/keys.js";
-import { firstIndexWhere } from "../../shared/sorted.js";
+import { firstIndexWhere, lowerBoundById } from "../../shared/sorted.js";
 import type { Projection } from "../../storage/watch-cache.js";
 import type { GraphView } from "../graph/view.js";
-import { lowerBound, mergeNewestFirst, mergeOldestFirst, type Slice } from "./merge.js";
+import { mergeNewestFirst, mergeOldestFirst, type Slice } from "./merge.js";
 import { searchTerms } from "./text.js";
 
 /** A post as the view holds it. Its id is the revision that created it: ids sort in commit order. */
@@ -358,7 +358,7 @@ export class PostsView implements Projection {
       before ?? Infinity,
       limit,
       (post) =>
-        this.searchable(post, viewer) && others.every((list) => list[lowerBound(list, post.id)] === post),
+        this.searchable(post, viewer) && others.every((list) => list[lowerBoundById(list, post.id)] === post),
     );
   }
 
@@ -579,7 +579,7 @@ export class PostsView implements Projection {
 
   private find(id: number): PostEntry | undefined {
     this.ensureSorted();
-    const at = lowerBound(this.all, id);
+    const at = lowerBoundById(this.all, id);
     const post = this.all[at];
     return post?.id === id ? post : undefined;
   }
@@ -611,21 +611,21 @@ function listOf<K, T>(map: Map<K, T[]>, key: K): T[] {
 /** Inserts into an id-sorted list (at the end, usually: revisions grow). */
 function insertSorted<T extends { id: number }>(list: T[], item: T): void {
   if (list.length === 0 || list[list.length - 1]!.id < item.id) list.push(item);
-  else list.splice(lowerBound(list, item.id), 0, item);
+  else list.splice(lowerBoundById(list, item.id), 0, item);
 }
 
 /** Removes `item` from the id-sorted list under `key` (and the list when it empties). */
 function removeSorted<K, T extends { id: number }>(map: Map<K, T[]>, key: K, item: T): void {
   const list = map.get(key);
   if (!list) return;
-  const at = lowerBound(list, item.id);
+  const at = lowerBoundById(list, item.id);
   if (list[at] === item) list.splice(at, 1);
   if (list.length === 0) map.delete(key);
 }
 
 /** The first index whose id is > `id`. */
 function upperBound(list: readonly { id: number }[], id: number): number {
-  return lowerBound(list, id + 1);
+  return lowerBoundById(list, id + 1);
 }
 
 function newestReactions(
