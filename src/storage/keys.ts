@@ -92,19 +92,19 @@ export class Keys {
 
   // accounts
   account(username: string): string {
-    return `${this.root}a/acct/${username}`;
+    return `${this.accounts}${username}`;
   }
   session(tokenHash: string): string {
-    return `${this.root}a/sess/${tokenHash}`;
+    return `${this.sessions}${tokenHash}`;
   }
   app(clientId: string): string {
-    return `${this.root}a/app/${clientId}`;
+    return `${this.apps}${clientId}`;
   }
   token(clientId: string, tokenHash: string): string {
     return `${this.tokensOf(clientId)}${tokenHash}`;
   }
   tokensOf(clientId: string): string {
-    return `${this.root}a/tok/${clientId}/`;
+    return `${this.tokens}${clientId}/`;
   }
   appSecret(clientId: string): string {
     return `${this.root}_s/appsecret/${clientId}`;
@@ -122,42 +122,42 @@ export class Keys {
 
   // graph
   follow(follower: string, followee: string): string {
-    return `${this.root}g/follow/${follower}/${followee}`;
+    return `${this.follows}${follower}/${followee}`;
   }
   block(blocker: string, blocked: string): string {
-    return `${this.root}g/block/${blocker}/${blocked}`;
+    return `${this.blocks}${blocker}/${blocked}`;
   }
   mute(muter: string, muted: string): string {
-    return `${this.root}g/mute/${muter}/${muted}`;
+    return `${this.mutes}${muter}/${muted}`;
   }
 
   // posts
   post(postKey: string): string {
-    return `${this.root}p/post/${postKey}`;
+    return `${this.posts}${postKey}`;
   }
   like(postId: number, user: string): string {
     return `${this.likesOf(postId)}${user}`;
   }
   likesOf(postId: number): string {
-    return `${this.root}p/like/${postId}/`;
+    return `${this.likes}${postId}/`;
   }
   repost(postId: number, user: string): string {
     return `${this.repostsOf(postId)}${user}`;
   }
   repostsOf(postId: number): string {
-    return `${this.root}p/repost/${postId}/`;
+    return `${this.reposts}${postId}/`;
   }
   deletedPost(postId: number): string {
     return `${this.deletedPosts}${postId}`;
   }
   notificationsRead(user: string): string {
-    return `${this.root}p/nread/${user}`;
+    return `${this.notificationsReadMarks}${user}`;
   }
   notificationDismissed(user: string, id: number): string {
-    return `${this.root}p/ndismiss/${user}/${id}`;
+    return `${this.notificationsDismissed}${user}/${id}`;
   }
   notificationsCleared(user: string): string {
-    return `${this.root}p/nclear/${user}`;
+    return `${this.notificationsClearMarks}${user}`;
   }
   idempotency(author: string, idempotencyKey: string): string {
     return `${this.root}p/idem/${author}/${idempotencyKey}`;
