@@ -7,8 +7,8 @@ import { isRepost, postOf, type PostEntry, type PostsView, type TimelineEntry } 
 
 /**
  * Turns view entries into wire posts for one viewer ("" when anonymous): counts, the viewer's
- * own likes and reposts, the author's display name, and the texts the view let go, read from
- * the store in one go.
+ * own likes and reposts, the author's display name, and the texts the view let go: from the
+ * view's recently read texts, or else read from the store in one go (and remembered there).
  */
 export class PostPresenter {
   constructor(
@@ -73,12 +73,12 @@ export class PostPresenter {
     };
   }
 
-  private post(post: PostEntry, viewer: string, texts: Map<string, string>): Post {
+  private post(post: PostEntry, viewer: string, texts: Map<number, string>): Post {
     const parent = post.inReplyTo !== 0 ? this.view.post(post.inReplyTo) : undefined;
     return {
       id: String(post.id),
       author: post.author,
-      text: post.text ?? texts.get(this.view.storeKey(post)) ?? "",
+      text: post.text ?? texts.get(post.id) ?? "",
       createdAtMs: post.createdAtMs,
       inReplyTo: post.inReplyTo !== 0 ? String(post.inReplyTo) : "",
       inReplyToAuthor: parent?.author ?? "",
@@ -94,9 +94,25 @@ export class PostPresenter {
     };
   }
 
-  private async textsFor(posts: readonly PostEntry[]): Promise<Map<string, string>> {
-    const missing = posts.filter((p) => p.text === undefined && !p.deleted).map((p) => this.view.storeKey(p));
-    return missing.length > 0 ? this.facts.texts(missing) : new Map();
+  /** Texts of `posts` that memory does not hold, by post id: read from the store in one go. */
+  private async textsFor(posts: readonly PostEntry[]): Promise<Map<number, string>> {
+    const texts = new Map<number, string>();
+    const missing: PostEntry[] = [];
+    for (const post of posts) {
+      if (post.text !== undefined || post.deleted) continue;
+      const recent = this.view.textOf(post);
+      if (recent !== undefined) texts.set(post.id, recent);
+      else missing.push(post);
+    }
+    if (missing.length === 0) return texts;
+    const read = await this.facts.texts(missing.map((post) => this.view.storeKey(post)));
+    for (const post of missing) {
+      const text = read.get(this.view.storeKey(post));
+      if (text === undefined) continue;
+      texts.set(post.id, text);
+      this.view.rememberText(post, text);
+    }
+    return texts;
   }
 }
 

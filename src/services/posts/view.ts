@@ -6,6 +6,7 @@ import { firstIndexWhere, lowerBoundById } from "../../shared/sorted.js";
 import type { Projection } from "../../storage/watch-cache.js";
 import type { GraphView } from "../graph/view.js";
 import { mergeNewestFirst, mergeOldestFirst, type Slice } from "./merge.js";
+import { RecentTexts, textCost } from "./recent-texts.js";
 import { searchTerms } from "./text.js";
 
 /** A post as the view holds it. Its id is the revision that created it: ids sort in commit order. */
@@ -43,7 +44,10 @@ export const isRepost = (entry: TimelineEntry): entry is RepostEntry => "post" i
 export const postOf = (entry: TimelineEntry): PostEntry => (isRepost(entry) ? entry.post : entry);
 
 export interface PostsViewOptions {
-  /** Bytes of post text the view keeps; older posts' texts beyond it are read from the store on demand. */
+  /**
+   * Bytes of post text the view keeps; older posts' texts beyond it are read from the store on
+   * demand. An eighth of it holds the texts so read most recently.
+   */
   textBudgetBytes: number;
 }
 
@@ -58,9 +62,6 @@ export interface DeletedPost {
 }
 
 const NONE: readonly string[] = Object.freeze([]);
-
-/** Bytes a kept text costs (UTF-16 in memory, plus the string's header). */
-const textCost = (text: string) => 2 * text.length + 16;
 
 /**
  * Posts as every backend holds them, derived from the `p/` facts: every post in commit order,
@@ -92,13 +93,19 @@ export class PostsView implements Projection {
   private textBytes = 0;
   /** Texts of `all[0 .. evictedUpTo)` have been let go (oldest first). */
   private evictedUpTo = 0;
+  /** What the posts' own texts may take: the budget less the recently read texts' share. */
+  private readonly keptTextBudget: number;
+  private readonly recentTexts: RecentTexts;
 
   constructor(
     private readonly keys: Keys,
     private readonly graph: GraphView,
-    private readonly options: PostsViewOptions,
+    options: PostsViewOptions,
   ) {
     this.prefixes = [keys.posts, keys.likes, keys.reposts, keys.deletedPosts];
+    const recentShare = Math.floor(options.textBudgetBytes / 8);
+    this.recentTexts = new RecentTexts(recentShare);
+    this.keptTextBudget = options.textBudgetBytes - recentShare;
   }
 
   reset(): void {
@@ -112,6 +119,7 @@ export class PostsView implements Projection {
     this.pendingReactions = [];
     this.textBytes = 0;
     this.evictedUpTo = 0;
+    this.recentTexts.clear();
   }
 
   load(kvs: readonly KeyValue[]): void {
@@ -375,8 +383,28 @@ export class PostsView implements Projection {
   }
 
   /** Held posts and bytes of text kept, for the memory report. */
-  get stats(): { posts: number; textBytes: number; textsLetGo: number } {
-    return { posts: this.all.length, textBytes: this.textBytes, textsLetGo: this.evictedUpTo };
+  get stats(): { posts: number; textBytes: number; textsLetGo: number; recentTexts: number } {
+    return {
+      posts: this.all.length,
+      textBytes: this.textBytes + this.recentTexts.bytes,
+      textsLetGo: this.evictedUpTo,
+      recentTexts: this.recentTexts.size,
+    };
+  }
+
+  /** A post's text when memory holds it: its own, or one read from the store lately. */
+  textOf(post: PostEntry): string | undefined {
+    return post.text ?? this.recentTexts.get(post.id);
+  }
+
+  /**
+   * Keeps a text read from the store for a post whose text the view let go. A post deleted or
+   * changed while the text was being read is left alone: its text is no longer the one read.
+   */
+  rememberText(post: PostEntry, text: string): void {
+    if (post.text === undefined && !post.deleted && this.find(post.id) === post) {
+      this.recentTexts.remember(post.id, text);
+    }
   }
 
   /** The store key of a post (to read a text the view let go). */
@@ -470,6 +498,7 @@ export class PostsView implements Projection {
     if (existing) {
       // A later version of a post (an edit): same id, same place; its words are indexed anew.
       if (existing.text !== undefined) this.textBytes -= textCost(existing.text);
+      this.recentTexts.forget(existing.id);
       this.unindexWords(existing);
       Object.assign(existing, { text: entry.text, createdAtMs: entry.createdAtMs });
       for (const word of searchTerms(entry.text ?? "", false))
@@ -489,6 +518,7 @@ export class PostsView implements Projection {
     const reposts = this.repostsOf.get(id);
     this.recordDelete({ revision, id, author: post.author, repostedBy: [...(reposts?.keys() ?? [])] });
     post.deleted = true;
+    this.recentTexts.forget(id);
     if (post.text !== undefined) this.textBytes -= textCost(post.text);
     this.unindexWords(post);
     post.text = undefined;
@@ -592,7 +622,7 @@ export class PostsView implements Projection {
 
   /** Lets go of the oldest texts until the kept ones fit the budget (the word index stays). */
   private enforceBudget(): void {
-    while (this.textBytes > this.options.textBudgetBytes && this.evictedUpTo < this.all.length) {
+    while (this.textBytes > this.keptTextBudget && this.evictedUpTo < this.all.length) {
       const post = this.all[this.evictedUpTo++]!;
       if (post.text !== undefined) {
         this.textBytes -= textCost(post.text);
