@@ -43,8 +43,14 @@ class ControlledKv implements Kv {
 
   constructor(private readonly inner: MemoryKv) {}
 
+  /** While set, barrier reads are sent but not answered until it resolves. */
+  barrierHold: Promise<void> | undefined;
+
   range(request: RangeRequest) {
-    if (request.key === "t/" && request.revision === undefined) this.barrierReads++;
+    if (request.key === "t/" && request.revision === undefined) {
+      this.barrierReads++;
+      if (this.barrierHold) return this.barrierHold.then(() => this.inner.range(request));
+    }
     return this.inner.range(request);
   }
   txn = (request: Parameters<Kv["txn"]>[0]) => this.inner.txn(request);
@@ -125,10 +131,65 @@ describe("WatchCache: a snapshot, then a watch, read linearizably", () => {
     assert.equal(view.values.get("d/late"), "x");
   });
 
-  it("shares one barrier read among the reads that arrive while one is in flight", async () => {
+  it("shares one barrier read among the reads that arrive before it is sent", async () => {
     const before = kv.barrierReads;
     await Promise.all(Array.from({ length: 50 }, () => cache.fresh()));
-    assert.ok(kv.barrierReads - before <= 2, `${kv.barrierReads - before} barrier reads for 50 reads`);
+    assert.equal(kv.barrierReads - before, 1, "50 reads in one turn of the event loop");
+  });
+
+  it("gives a read that arrives while a barrier is in flight the next one, sent after it", async () => {
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    let release = () => {};
+    kv.barrierHold = new Promise<void>((resolve) => (release = resolve));
+    const before = kv.barrierReads;
+    const reads: Promise<void>[] = [];
+    try {
+      reads.push(cache.fresh());
+      await turn();
+      assert.equal(kv.barrierReads - before, 1, "the first barrier is in flight");
+      for (let i = 0; i < 10; i++) reads.push(cache.fresh());
+      await turn();
+      await turn();
+      assert.equal(kv.barrierReads - before, 1, "no second barrier while the first is in flight");
+      kv.barrierHold = undefined;
+      release();
+      await Promise.all(reads);
+      assert.equal(kv.barrierReads - before, 2, "the later reads shared one barrier of their own");
+    } finally {
+      kv.barrierHold = undefined;
+      release();
+      await Promise.allSettled(reads);
+    }
+  });
+
+  it("while busy, holds the next barrier back for the gap so that more reads share it", async () => {
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    const gapped = new WatchCache(kv, {
+      watched: { key: "d/", end: "u" },
+      loadRanges: [{ key: "d/", end: "d0" }],
+      barrier: { key: "t/", end: "t0" },
+      projections: [new LatestValues()],
+      barrierGapMs: 300,
+    });
+    const reads: Promise<void>[] = [];
+    try {
+      await gapped.start();
+      const before = kv.barrierReads;
+      await gapped.fresh();
+      assert.equal(kv.barrierReads - before, 1, "idle: the barrier goes at once");
+      await Promise.all(Array.from({ length: 5 }, () => gapped.fresh()));
+      assert.equal(kv.barrierReads - before, 2, "still idle before this one: sent at once");
+      reads.push(gapped.fresh());
+      await turn();
+      await turn();
+      assert.equal(kv.barrierReads - before, 2, "busy now: the next barrier waits for the gap");
+      for (let i = 0; i < 5; i++) reads.push(gapped.fresh());
+      await Promise.all(reads);
+      assert.equal(kv.barrierReads - before, 3, "the reads that came during the gap shared it");
+    } finally {
+      await Promise.allSettled(reads);
+      await gapped.close();
+    }
   });
 
   it("rebuilds from a fresh snapshot when the watch falls behind a compaction, serving nothing stale", async () => {
