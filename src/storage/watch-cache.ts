@@ -85,8 +85,8 @@ export type AppliedListener = (events: readonly WatchEvent[], revision: number) 
  * A consistent, watch-fed read model over the store, as the Kubernetes API server's watch
  * cache is over etcd: load a snapshot at one revision (paged reads at that revision), then
  * follow a watch from the next one. Reads are linearizable: `fresh()` reads the writers'
- * ticks (one linearizable read, shared by every caller that arrives while the previous one
- * is in flight) and resolves once the watch has applied that revision. A compacted watch
+ * ticks (one linearizable read, shared by every caller that arrives before it is sent: see
+ * `barrier()`) and resolves once the watch has applied that revision. A compacted watch
  * rebuilds the whole view; until it has caught up again, nothing is served.
  *
  * Why ticks and not etcd's RequestProgress: etcd before 3.4.24 can send a requested progress
