@@ -78,6 +78,8 @@ class ControlledKv implements Kv {
 
 /** Lets the memory store's watch deliveries (one event-loop turn away) happen. */
 const deliveries = () => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+/** One turn of the event loop: what a barrier waits for before it is sent. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Writes a fact the way services do: the value and the writer's tick in one txn. */
 async function write(kv: Kv, key: string, value: string): Promise<number> {
@@ -138,7 +140,6 @@ describe("WatchCache: a snapshot, then a watch, read linearizably", () => {
   });
 
   it("gives a read that arrives while a barrier is in flight the next one, sent after it", async () => {
-    const turn = () => new Promise((resolve) => setImmediate(resolve));
     let release = () => {};
     kv.barrierHold = new Promise<void>((resolve) => (release = resolve));
     const before = kv.barrierReads;
@@ -163,7 +164,6 @@ describe("WatchCache: a snapshot, then a watch, read linearizably", () => {
   });
 
   it("while busy, holds the next barrier back for the gap so that more reads share it", async () => {
-    const turn = () => new Promise((resolve) => setImmediate(resolve));
     const gapped = new WatchCache(kv, {
       watched: { key: "d/", end: "u" },
       loadRanges: [{ key: "d/", end: "d0" }],
