@@ -66,6 +66,16 @@ describe("npm run bench (smoke)", { timeout: 180_000 }, () => {
           "delete-post",
         ],
       );
+      // etcd's own counters: a raw get is one Range, a raw put one Put, a post one Txn.
+      const perOp = (name: string) =>
+        [run.rawEtcd.get, run.rawEtcd.put, ...run.workloads].find((w) => w.name === name)!.etcdPerOp!;
+      assert.ok(
+        Math.abs(perOp("etcd-get").range - 1) < 0.1,
+        `etcd-get: ${JSON.stringify(perOp("etcd-get"))}`,
+      );
+      assert.ok(Math.abs(perOp("etcd-put").put - 1) < 0.1, `etcd-put: ${JSON.stringify(perOp("etcd-put"))}`);
+      assert.ok(perOp("etcd-put").fsync > 0, "fsyncs counted");
+      assert.ok(perOp("compose-post").txn >= 1, `compose-post: ${JSON.stringify(perOp("compose-post"))}`);
       for (const w of run.workloads) {
         assert.ok(w.ops > 0, `${w.name} ran at ${run.concurrency}`);
         assert.equal(w.errors, 0, `${w.name} errors: ${JSON.stringify(w.errorKinds)}`);

@@ -1,5 +1,6 @@
 import type { LoadSettings } from "./config.js";
 import type { Progress } from "./progress.js";
+import type { EtcdWorkPerOp } from "./etcd-work.js";
 import type { CpuPerOp } from "./rss.js";
 import { rng, type Rng } from "./random.js";
 import { Recorder, type LatencySummary } from "./stats.js";
@@ -31,8 +32,15 @@ export interface WorkloadResult extends LatencySummary {
   name: string;
   kind: "read" | "write";
   seconds: number;
+  /**
+   * Requests sent, the warm-up's included: what the CPU and etcd work measured around the run
+   * is divided by (`ops` counts only those recorded after the warm-up).
+   */
+  sent: number;
   /** CPU ms per operation by role, from /proc (see rss.ts cpuPerOp), when measured. */
   cpuMsPerOp?: CpuPerOp;
+  /** etcd requests and fsyncs per operation, from the members' /metrics (see etcd-work.ts), when measured. */
+  etcdPerOp?: EtcdWorkPerOp;
   /** The workload's own remark on this run (e.g. where delete-post's posts came from). */
   note?: string;
 }
@@ -102,6 +110,7 @@ export async function runClosedLoop(
     name: workload.name,
     kind: workload.kind,
     seconds: Math.round(seconds * 100) / 100,
+    sent,
     ...summary,
     ...(note === undefined ? {} : { note }),
   };

@@ -281,6 +281,24 @@ export function formatResults(results: BenchResults): string {
     );
   }
 
+  for (const run of results.runs) {
+    const measured = [run.rawEtcd.get, run.rawEtcd.put, ...run.workloads].filter((w) => w.etcdPerOp);
+    if (measured.length === 0) continue;
+    section(`etcd work per operation at concurrency ${run.concurrency} (the members' /metrics, summed)`);
+    lines.push(
+      table(
+        ["operation", "Range calls", "Txn calls", "Put calls", "WAL fsyncs (all members)"],
+        measured.map((w) => [
+          w.name,
+          fmt(w.etcdPerOp!.range, 3),
+          fmt(w.etcdPerOp!.txn, 3),
+          fmt(w.etcdPerOp!.put, 3),
+          fmt(w.etcdPerOp!.fsync, 3),
+        ]),
+      ),
+    );
+  }
+
   if (results.streaming) streamingTables(results.streaming, section, lines);
 
   section(

@@ -73,9 +73,10 @@ export type CpuPerOp = Record<string, number>;
 
 /**
  * Runs `work` and reports the CPU time (from /proc, so it is exact however busy the machine
- * is) each role's processes and the bench client used, per operation `work` reports.
+ * is) each role's processes and the bench client used, per operation `work` reports (per
+ * request sent, when it reports those: a warm-up's requests use CPU too).
  */
-export async function cpuPerOp<T extends { ops: number }>(
+export async function cpuPerOp<T extends { ops: number; sent?: number }>(
   processes: readonly BenchProcess[],
   work: () => Promise<T>,
 ): Promise<T & { cpuMsPerOp: CpuPerOp }> {
@@ -92,12 +93,13 @@ export async function cpuPerOp<T extends { ops: number }>(
   }
   seconds.set("bench client", (used.user + used.system) / 1e6);
   const cpuMsPerOp: CpuPerOp = {};
+  const ops = result.sent ?? result.ops;
   let total = 0;
   for (const [role, s] of seconds) {
-    cpuMsPerOp[role] = result.ops > 0 ? Math.round((s * 1e6) / result.ops) / 1000 : 0;
+    cpuMsPerOp[role] = ops > 0 ? Math.round((s * 1e6) / ops) / 1000 : 0;
     total += s;
   }
-  cpuMsPerOp.total = result.ops > 0 ? Math.round((total * 1e6) / result.ops) / 1000 : 0;
+  cpuMsPerOp.total = ops > 0 ? Math.round((total * 1e6) / ops) / 1000 : 0;
   return { ...result, cpuMsPerOp };
 }
 

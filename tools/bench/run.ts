@@ -4,6 +4,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchConfig } from "./config.js";
 import { CostGrowth } from "./cost-growth.js";
+import { etcdWorkPerOp } from "./etcd-work.js";
 import { BenchHttp } from "./http.js";
 import { runClosedLoop, type WorkloadResult } from "./load.js";
 import { profileWorkloads, roleProfiles } from "./profile.js";
@@ -134,14 +135,12 @@ export async function runBench(config: BenchConfig, options: RunOptions = {}): P
       const load = { ...config.load, concurrency };
       progress.done(`— concurrency ${concurrency} —`);
       const idle = await idleCores(topology.processes(), config.load.idleSeconds);
-      const rawEtcd = await measureRawEtcd(topology.etcdEndpoints, tag, load, config.seed, progress, (run) =>
-        cpuPerOp(topology.processes(), run),
-      );
+      const measure = (run: () => Promise<WorkloadResult>) =>
+        etcdWorkPerOp(topology.etcdEndpoints, () => cpuPerOp(topology.processes(), run));
+      const rawEtcd = await measureRawEtcd(topology.etcdEndpoints, tag, load, config.seed, progress, measure);
       const workloads: WorkloadResult[] = [];
       for (const workload of flockWorkloads(http, seeded, concurrency, ledger)) {
-        workloads.push(
-          await cpuPerOp(topology.processes(), () => runClosedLoop(workload, load, config.seed, progress)),
-        );
+        workloads.push(await measure(() => runClosedLoop(workload, load, config.seed, progress)));
       }
       runs.push({ concurrency, idleCores: idle, rawEtcd, workloads: workloadRows(workloads, rawEtcd) });
     }
