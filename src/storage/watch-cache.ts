@@ -1,4 +1,4 @@
-import { CompactedError, type KeyValue, type Kv, type Watch, type WatchEvent } from "./kv.js";
+import { CompactedError, prefixEnd, type KeyValue, type Kv, type Watch, type WatchEvent } from "./kv.js";
 
 /**
  * One part of a read model: state derived from the facts under some key prefixes.
@@ -388,9 +388,9 @@ export function routeOfRange(
   for (const projection of projections) {
     let takesAll = false;
     for (const prefix of projection.prefixes) {
-      const prefixEnd = prefixEndOf(prefix);
-      if (range.key.startsWith(prefix) && range.end <= prefixEnd) takesAll = true;
-      else if (prefixEnd > range.key && prefix < range.end) return undefined;
+      const end = prefixEnd(prefix);
+      if (range.key.startsWith(prefix) && range.end <= end) takesAll = true;
+      else if (end > range.key && prefix < range.end) return undefined;
     }
     if (takesAll) all.push(projection);
   }
@@ -459,11 +459,6 @@ export function splitByNextChar(prefix: string, alphabet: string): KeyRange[] {
     ranges.push({ key: start, end: prefix + char });
     start = prefix + char;
   }
-  ranges.push({ key: start, end: prefixEndOf(prefix) });
+  ranges.push({ key: start, end: prefixEnd(prefix) });
   return ranges;
-}
-
-function prefixEndOf(prefix: string): string {
-  const last = prefix.charCodeAt(prefix.length - 1);
-  return prefix.slice(0, -1) + String.fromCharCode(last + 1);
 }

@@ -105,9 +105,10 @@ export class PostPresenter {
       else missing.push(post);
     }
     if (missing.length === 0) return texts;
-    const read = await this.facts.texts(missing.map((post) => this.view.storeKey(post)));
-    for (const post of missing) {
-      const text = read.get(this.view.storeKey(post));
+    const keys = missing.map((post) => this.view.storeKey(post));
+    const read = await this.facts.texts(keys);
+    for (const [i, post] of missing.entries()) {
+      const text = read.get(keys[i]!);
       if (text === undefined) continue;
       texts.set(post.id, text);
       this.view.rememberText(post, text);

@@ -23,6 +23,7 @@ import {
   type WatchEvent,
   type WatchHandler,
 } from "../kv.js";
+import { EMPTY } from "./range-answer.js";
 import { EtcdStore, type EtcdStorageOptions } from "./client.js";
 
 /** How long a broken watch waits before it reconnects, at first and at most. */
@@ -221,8 +222,6 @@ function fromKv(kv: IKeyValue): KeyValue {
     lease: String(kv.lease ?? "0"),
   };
 }
-
-const EMPTY = new Uint8Array(0);
 
 function toCompare(compare: Compare): ICompare {
   const key = Buffer.from(compare.key);

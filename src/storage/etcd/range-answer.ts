@@ -57,4 +57,5 @@ function keyValue(reader: BinaryReader): KeyValue {
   return kv;
 }
 
-const EMPTY = new Uint8Array(0);
+/** The value of a key stored empty (one shared array: nothing writes into a value). */
+export const EMPTY = new Uint8Array(0);
