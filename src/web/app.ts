@@ -4,7 +4,6 @@ import { randomUUID } from "node:crypto";
 import fastifyCookie from "@fastify/cookie";
 import fastifyCsrf from "@fastify/csrf-protection";
 import fastifyFormbody from "@fastify/formbody";
-import fastifyHelmet from "@fastify/helmet";
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import { registerWebOps } from "./ops/web-ops.js";
@@ -21,6 +20,7 @@ import { DEFAULT_LIVE_OPTIONS, LiveStreams, type LiveOptions } from "./live/rela
 import type { WebContext } from "./context.js";
 import { registerMastodonApi } from "./mastodon/routes.js";
 import { toHttpError } from "./http-errors.js";
+import { registerSecurityHeaders } from "./security-headers.js";
 import { CSRF_HMAC_KEY, csrfBinding } from "./session.js";
 import { authPages } from "./pages/auth.js";
 import { homePages } from "./pages/home.js";
@@ -76,23 +76,7 @@ export async function buildWebApp(ctx: WebContext, options: WebAppOptions = {}) 
     return503OnClosing: false,
   });
 
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", "data:"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-        objectSrc: ["'none'"],
-      },
-    },
-    referrerPolicy: { policy: "same-origin" },
-    strictTransportSecurity: ctx.cookieSecure,
-  });
+  registerSecurityHeaders(app, ctx.cookieSecure);
   acceptEmptyJsonBodies(app);
   await app.register(fastifyCookie);
   // Security: double-submit CSRF tokens, each bound to the session it was rendered for (see
