@@ -203,6 +203,9 @@ describe("npm run bench (smoke)", { timeout: 180_000 }, () => {
     const report = formatResults(results);
     assert.match(report, /\| read-home-feed/);
     assert.match(report, /\| delete-post/);
+    // Every workload's bound were etcd free, over the raw etcd figure it is compared with.
+    assert.match(report, /ops\/s on \d+ cores were etcd free/);
+    assert.match(report, /\| compose-post [^\n]*\| +[\d,]+ \| +\d+\.\d\d of etcd-put \|/);
     assert.match(report, /Streaming clients: ack-to-event/);
   });
 });

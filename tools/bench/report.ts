@@ -4,7 +4,7 @@ import type { CostGrowthResults } from "./cost-growth.js";
 import type { GraphStats } from "./graph.js";
 import type { WorkloadResult } from "./load.js";
 import type { ProfileRun } from "./profile.js";
-import type { ProcessMemory } from "./rss.js";
+import { opsPerSecondWithoutEtcd, type ProcessMemory } from "./rss.js";
 import type { SeedPhase } from "./seeder.js";
 import type { PerFact, StorageResults } from "./storage.js";
 import { ratio } from "./stats.js";
@@ -263,23 +263,42 @@ export function formatResults(results: BenchResults): string {
   }
 
   const roles = ["front-door", "web", "backend", "etcd", "bench client", "total"];
+  const cpus = results.machine.cpus;
   for (const run of results.runs) {
     section(
       `CPU per operation at concurrency ${run.concurrency} (ms, from /proc; replicas of a role summed)`,
     );
+    const raw = { "etcd-get": run.rawEtcd.get.opsPerSecond, "etcd-put": run.rawEtcd.put.opsPerSecond };
     lines.push(
       table(
-        ["operation", ...roles],
+        ["operation", ...roles, `ops/s on ${cpus} cores were etcd free`, "that over raw etcd"],
         [
-          ["idle before (cores, not ms)", ...roles.map((role) => fmt(run.idleCores[role], 3))],
-          ...[run.rawEtcd.get, run.rawEtcd.put, ...run.workloads].map((w) => [
+          ["idle before (cores, not ms)", ...roles.map((role) => fmt(run.idleCores[role], 3)), "", ""],
+          ...[run.rawEtcd.get, run.rawEtcd.put].map((w) => [
             w.name,
             ...roles.map((role) => fmt(w.cpuMsPerOp?.[role], 3)),
+            "—",
+            "—",
           ]),
+          ...run.workloads.map((w) => {
+            const bound = w.cpuMsPerOp && opsPerSecondWithoutEtcd(w.cpuMsPerOp, cpus);
+            return [
+              w.name,
+              ...roles.map((role) => fmt(w.cpuMsPerOp?.[role], 3)),
+              int(bound),
+              bound === undefined ? "—" : `${fmt(ratio(bound, raw[w.comparedWith]), 2)} of ${w.comparedWith}`,
+            ];
+          }),
         ],
       ),
     );
   }
+  lines.push(
+    "",
+    "(ops/s were etcd free: the cores over a workload's CPU per operation outside etcd, i.e. the most",
+    "any change to the store path could give on this machine while the Flock tiers and the client",
+    "cost what they cost here.)",
+  );
 
   for (const run of results.runs) {
     const measured = [run.rawEtcd.get, run.rawEtcd.put, ...run.workloads].filter((w) => w.etcdPerOp);

@@ -72,6 +72,17 @@ function mib(bytes: number): number {
 export type CpuPerOp = Record<string, number>;
 
 /**
+ * The most operations per second `cpus` cores could serve at these CPU costs if etcd's share
+ * cost nothing: a bound on what any change to the store path (the data design, etcd's
+ * batching) could reach on this machine, as the Flock tiers and the client would still use
+ * the rest. Undefined when nothing but etcd was measured.
+ */
+export function opsPerSecondWithoutEtcd(cpu: CpuPerOp, cpus: number): number | undefined {
+  const rest = (cpu.total ?? 0) - (cpu.etcd ?? 0);
+  return rest > 0 ? (cpus * 1000) / rest : undefined;
+}
+
+/**
  * Runs `work` and reports the CPU time (from /proc, so it is exact however busy the machine
  * is) each role's processes and the bench client used, per operation `work` reports (per
  * request sent, when it reports those: a warm-up's requests use CPU too).
