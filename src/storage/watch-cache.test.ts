@@ -81,6 +81,13 @@ const deliveries = () => new Promise((resolve) => setImmediate(() => setImmediat
 /** One turn of the event loop: what a barrier waits for before it is sent. */
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
+/** The keys every cache in these tests watches: data under d/, the barrier's ticks under t/. */
+const LAYOUT = {
+  watched: { key: "d/", end: "u" },
+  loadRanges: [{ key: "d/", end: "d0" }],
+  barrier: { key: "t/", end: "t0" },
+};
+
 /** Writes a fact the way services do: the value and the writer's tick in one txn. */
 async function write(kv: Kv, key: string, value: string): Promise<number> {
   return (await kv.txn({ success: [put(key, value), put("t/w")] })).revision;
@@ -98,9 +105,7 @@ describe("WatchCache: a snapshot, then a watch, read linearizably", () => {
     view = new LatestValues();
     await write(store, "d/before", "1");
     cache = new WatchCache(kv, {
-      watched: { key: "d/", end: "u" },
-      loadRanges: [{ key: "d/", end: "d0" }],
-      barrier: { key: "t/", end: "t0" },
+      ...LAYOUT,
       projections: [view],
       pageSize: 2,
       maxWaitMs: 3_000,
@@ -165,9 +170,7 @@ describe("WatchCache: a snapshot, then a watch, read linearizably", () => {
 
   it("while busy, holds the next barrier back for the gap so that more reads share it", async () => {
     const gapped = new WatchCache(kv, {
-      watched: { key: "d/", end: "u" },
-      loadRanges: [{ key: "d/", end: "d0" }],
-      barrier: { key: "t/", end: "t0" },
+      ...LAYOUT,
       projections: [new LatestValues()],
       barrierGapMs: 300,
     });
@@ -239,9 +242,7 @@ describe("WatchCache: a snapshot, then a watch, read linearizably", () => {
     kv.holding = true;
     await write(store, "d/stuck", "s");
     const slow = new WatchCache(kv, {
-      watched: { key: "d/", end: "u" },
-      loadRanges: [{ key: "d/", end: "d0" }],
-      barrier: { key: "t/", end: "t0" },
+      ...LAYOUT,
       projections: [new LatestValues()],
       maxWaitMs: 100,
       stallMs: 10_000,
@@ -278,9 +279,8 @@ describe("WatchCache: snapshot pages go to the projections of their keys", () =>
     const load = async (loadRanges: { key: string; end: string }[]) => {
       const views = [new LatestValues(["d/"]), new LatestValues(["d/x/", "e/"])];
       const cache = new WatchCache(store, {
-        watched: { key: "d/", end: "u" },
+        ...LAYOUT,
         loadRanges,
-        barrier: { key: "t/", end: "t0" },
         projections: views,
         pageSize: 2,
       });
